@@ -1,0 +1,200 @@
+// Package config loads deesc's configuration from config.yaml, environment
+// variables (DEESC_…) and command-line flags into one typed Config. Only the
+// cmd package calls Load; everything else receives plain values.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strings"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Server   Server   `mapstructure:"server"`
+	Database Database `mapstructure:"database"`
+	Demo     Demo     `mapstructure:"demo"`
+	Import   Import   `mapstructure:"import"`
+	Analysis Analysis `mapstructure:"analysis"`
+	Log      Log      `mapstructure:"log"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	Addr string `mapstructure:"addr"`
+}
+
+// Database configures the DuckDB file and its resources.
+type Database struct {
+	Path         string `mapstructure:"path"`
+	MemoryLimit  string `mapstructure:"memory_limit"`
+	Threads      int    `mapstructure:"threads"`
+	KeepVersions int    `mapstructure:"keep_versions"`
+}
+
+// Demo configures the dataset generated when the database is empty.
+type Demo struct {
+	Enabled  bool   `mapstructure:"enabled"`
+	Officers int    `mapstructure:"officers"`
+	Years    int    `mapstructure:"years"`
+	Seed     uint64 `mapstructure:"seed"`
+}
+
+// Import configures how agency files map onto the data contract.
+type Import struct {
+	// MaxErrors caps the problems listed per file; the rest are counted.
+	MaxErrors int `mapstructure:"max_errors"`
+	// Files maps a contract file name (officers, force, …) to its mapping.
+	Files map[string]FileMapping `mapstructure:"files"`
+}
+
+// FileMapping adapts one agency export to a contract file.
+type FileMapping struct {
+	// Patterns are globs, relative to the import folder, naming the files that
+	// make up this contract file (all are read and combined). Default:
+	// NAME.csv, NAME.csv.gz, NAME.parquet.
+	Patterns []string `mapstructure:"patterns"`
+	// Columns renames the agency's headers (any case) to contract columns.
+	Columns map[string]string `mapstructure:"columns"`
+	// Ignore lists agency headers (any case) to drop without error.
+	Ignore []string `mapstructure:"ignore"`
+	// Values maps, per contract column, agency values (any case) to contract values.
+	Values map[string]map[string]string `mapstructure:"values"`
+}
+
+// Analysis configures the methods shared by dashboards and analyses.
+type Analysis struct {
+	DeescalationCategories []string `mapstructure:"deescalation_categories"`
+	UseOfForceCategories   []string `mapstructure:"use_of_force_categories"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `mapstructure:"format"` // text or json
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Server:   Server{Addr: "127.0.0.1:8080"},
+		Database: Database{Path: "data/deesc.duckdb", MemoryLimit: "4GB", Threads: 0, KeepVersions: 5},
+		Demo:     Demo{Enabled: true, Officers: 2000, Years: 6, Seed: 1},
+		Import:   Import{MaxErrors: 50, Files: map[string]FileMapping{}},
+		Analysis: Analysis{
+			DeescalationCategories: []string{"de-escalation", "crisis-intervention"},
+			UseOfForceCategories:   []string{"use-of-force", "firearms"},
+		},
+		Log: Log{Format: "text", Level: "info"},
+	}
+}
+
+// envAliases are the short environment names scripts rely on, beside the
+// systematic DEESC_SECTION_KEY names.
+var envAliases = map[string]string{"database.path": "DEESC_DB", "server.addr": "DEESC_ADDR"}
+
+// Load reads the configuration file at path (when path is empty, ./config.yaml
+// if it exists), applies DEESC_… environment variables and then the flag
+// overrides given as viper keys (e.g. "database.path"). It fails when an
+// explicitly named file is missing, the file is not valid YAML, a key is
+// unknown, or a value is out of range.
+func Load(path string, overrides map[string]any) (Config, error) {
+	v := viper.New()
+	setDefaults(v, Defaults())
+	v.SetEnvPrefix("DEESC")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for key, env := range envAliases {
+		if err := v.BindEnv(key, env, "DEESC_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_"))); err != nil {
+			return Config{}, err
+		}
+	}
+	explicit := path != ""
+	if !explicit {
+		path = "config.yaml"
+	}
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		if explicit || !errors.Is(err, fs.ErrNotExist) {
+			return Config{}, fmt.Errorf("config %s: %w", path, unwrapPathError(err))
+		}
+	}
+	for k, val := range overrides {
+		v.Set(k, val)
+	}
+	var c Config
+	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// setDefaults registers every key with its default, so that each can be set
+// from the environment even when the file does not mention it.
+func setDefaults(v *viper.Viper, d Config) {
+	v.SetDefault("server.addr", d.Server.Addr)
+	v.SetDefault("database.path", d.Database.Path)
+	v.SetDefault("database.memory_limit", d.Database.MemoryLimit)
+	v.SetDefault("database.threads", d.Database.Threads)
+	v.SetDefault("database.keep_versions", d.Database.KeepVersions)
+	v.SetDefault("demo.enabled", d.Demo.Enabled)
+	v.SetDefault("demo.officers", d.Demo.Officers)
+	v.SetDefault("demo.years", d.Demo.Years)
+	v.SetDefault("demo.seed", d.Demo.Seed)
+	v.SetDefault("import.max_errors", d.Import.MaxErrors)
+	v.SetDefault("import.files", d.Import.Files)
+	v.SetDefault("analysis.deescalation_categories", d.Analysis.DeescalationCategories)
+	v.SetDefault("analysis.use_of_force_categories", d.Analysis.UseOfForceCategories)
+	v.SetDefault("log.format", d.Log.Format)
+	v.SetDefault("log.level", d.Log.Level)
+}
+
+// Validate reports the first setting that is out of range, naming its key.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		return fmt.Errorf("server.addr: %q is not HOST:PORT", c.Server.Addr)
+	}
+	if c.Database.Path == "" {
+		return errors.New("database.path: must not be empty")
+	}
+	if c.Database.KeepVersions < 1 {
+		return fmt.Errorf("database.keep_versions: must be at least 1 (got %d)", c.Database.KeepVersions)
+	}
+	if c.Database.Threads < 0 {
+		return fmt.Errorf("database.threads: must be 0 (all cores) or more (got %d)", c.Database.Threads)
+	}
+	if c.Demo.Officers < 1 || c.Demo.Years < 1 || c.Demo.Years > 60 {
+		return fmt.Errorf("demo: officers must be ≥ 1 and years 1–60 (got %d, %d)", c.Demo.Officers, c.Demo.Years)
+	}
+	if c.Import.MaxErrors < 1 {
+		return fmt.Errorf("import.max_errors: must be at least 1 (got %d)", c.Import.MaxErrors)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"deesc/internal/contract"
+)
+
+// sqlString quotes a constant of the program (never user input) as a SQL literal.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// sqlList quotes constants as a SQL list: ('a', 'b').
+func sqlList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = sqlString(v)
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}
+
+// blank is true for a missing or whitespace-only staging value.
+func blank(c string) string { return fmt.Sprintf("(%s IS NULL OR trim(%s) = '')", c, c) }
+
+// sqlType is the DuckDB type a column is stored as.
+func sqlType(c contract.Column) string {
+	switch c.Kind {
+	case contract.Date, contract.Timestamp, contract.Month:
+		return "DATE"
+	case contract.Bool:
+		return "BOOLEAN"
+	case contract.Int:
+		return "BIGINT"
+	case contract.Number:
+		return "DOUBLE"
+	}
+	return "VARCHAR"
+}
+
+// normEnum is the SQL form of contract.NormalizeEnum.
+func normEnum(c string) string {
+	return fmt.Sprintf("replace(replace(lower(trim(%s)), '_', '-'), ' ', '-')", c)
+}
+
+// typedExpr converts the staging text column c to the column's stored value;
+// it yields NULL for blanks and for values that fail their check.
+func typedExpr(col contract.Column, c string) string {
+	t := "trim(" + c + ")"
+	switch col.Kind {
+	case contract.Text:
+		return fmt.Sprintf("CASE WHEN %s THEN NULL ELSE %s END", blank(c), c)
+	case contract.ID:
+		return fmt.Sprintf("nullif(%s, '')", t)
+	case contract.Date:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s AS DATE) END", t, sqlString(contract.DatePattern), t)
+	case contract.Timestamp:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(substr(%s, 1, 10) AS DATE) END", t, sqlString(contract.TimestampPattern), t)
+	case contract.Month:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s || '-01' AS DATE) END", t, sqlString(contract.MonthPattern), t)
+	case contract.Bool:
+		trues, falses := contract.BoolWords()
+		return fmt.Sprintf("CASE WHEN lower(%s) IN %s THEN true WHEN lower(%s) IN %s THEN false END", t, sqlList(trues), t, sqlList(falses))
+	case contract.Int:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s AS BIGINT) END", t, sqlString(contract.IntPattern), t)
+	case contract.Number:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s AS DOUBLE) END", t, sqlString(contract.NumberPattern), t)
+	case contract.Enum:
+		return fmt.Sprintf("CASE WHEN %s IN %s THEN %s END", normEnum(c), sqlList(col.Values), normEnum(c))
+	}
+	panic("unknown kind")
+}
+
+// checkExpr returns a SQL expression over the staging text column c that is
+// NULL when the value is acceptable and otherwise says what is wrong. The
+// date bounds are the parameters $today and $earliest.
+func checkExpr(col contract.Column, c string) string {
+	t := "trim(" + c + ")"
+	var whens []string
+	add := func(cond, msg string) { whens = append(whens, fmt.Sprintf("WHEN %s THEN %s", cond, msg)) }
+	if col.Required {
+		add(blank(c), sqlString("missing value"))
+	} else {
+		add(blank(c), "NULL")
+	}
+	dateBounds := func(d string) {
+		add(d+" > $today", "'in the future (after ' || strftime($today, '%Y-%m-%d') || ')'")
+		add(d+" < $earliest", "'before ' || strftime($earliest, '%Y-%m-%d')")
+	}
+	switch col.Kind {
+	case contract.Date:
+		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(contract.DatePattern)), sqlString("not a date in the form YYYY-MM-DD"))
+		add(fmt.Sprintf("try_cast(%s AS DATE) IS NULL", t), sqlString("no such day"))
+		dateBounds(fmt.Sprintf("try_cast(%s AS DATE)", t))
+	case contract.Timestamp:
+		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(contract.TimestampPattern)), sqlString("not a date (YYYY-MM-DD) or ISO-8601 timestamp"))
+		add(fmt.Sprintf("try_cast(substr(%s, 1, 10) AS DATE) IS NULL", t), sqlString("no such day"))
+		dateBounds(fmt.Sprintf("try_cast(substr(%s, 1, 10) AS DATE)", t))
+	case contract.Month:
+		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(contract.MonthPattern)), sqlString("not a month in the form YYYY-MM"))
+		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) IS NULL", t), sqlString("no such month"))
+		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) > date_trunc('month', $today)", t), "'in the future (after ' || strftime($today, '%Y-%m') || ')'")
+		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) < $earliest", t), "'before ' || strftime($earliest, '%Y-%m')")
+	case contract.Bool:
+		add(typedExpr(col, c)+" IS NULL", sqlString("not a boolean: use true/false, yes/no, y/n or 1/0"))
+	case contract.Int, contract.Number:
+		what, pat := "not a whole number", contract.IntPattern
+		if col.Kind == contract.Number {
+			what, pat = "not a number", contract.NumberPattern
+			add(fmt.Sprintf("regexp_full_match(%s, '^[+-]?\\d*,\\d+$')", t), sqlString("decimal comma: write numbers with a point, e.g. 1.5"))
+		}
+		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(pat)), sqlString(what))
+		v := typedExpr(col, c)
+		if col.HasRange {
+			lo := ">="
+			if col.MinOpen {
+				lo = ">"
+			}
+			rangeMsg := sqlString(fmt.Sprintf("out of range: must be %s %g and ≤ %g", strings.TrimSuffix(lo, "="), col.Min, col.Max))
+			if !col.MinOpen {
+				rangeMsg = sqlString(fmt.Sprintf("out of range: must be from %g to %g", col.Min, col.Max))
+			}
+			add(fmt.Sprintf("NOT (%s %s %g AND %s <= %g)", v, lo, col.Min, v, col.Max), rangeMsg)
+		}
+	case contract.Enum:
+		add(typedExpr(col, c)+" IS NULL", sqlString("not one of "+strings.Join(col.Values, ", ")))
+	}
+	return "CASE " + strings.Join(whens, " ") + " END"
+}

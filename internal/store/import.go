@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"deesc/internal/config"
+	"deesc/internal/contract"
+)
+
+// ImportOptions configures one import.
+type ImportOptions struct {
+	Files     map[string]config.FileMapping // per contract file: patterns, renames, value maps
+	MaxErrors int                           // problems listed per file (default 50)
+	Source    string                        // what the dataset came from, for the version record
+	Now       time.Time                     // "today" for the no-future-dates rule; zero = time.Now()
+	Progress  func(Progress)                // called as the import moves through its phases; may be nil
+}
+
+// Progress reports where an import is.
+type Progress struct {
+	Phase   string        // reading, validating, checking, replacing, panel, done
+	File    string        // the file concerned, if any
+	Rows    int64         // rows read so far in this phase, if known
+	Elapsed time.Duration // since the import started
+}
+
+// loadedFile is a contract file whose sources were read into staging.
+type loadedFile struct {
+	file    contract.File
+	order   int
+	sources []*source
+	ok      bool // every source's header was usable and loaded
+}
+
+// importRun carries the state of one import on its own connection.
+type importRun struct {
+	s      *Store
+	conn   *sql.Conn
+	opt    ImportOptions
+	probs  *problemList
+	start  time.Time
+	prev   *Version
+	loaded map[string]*loadedFile
+	temps  []string
+	byRID  map[string][]*source // contract file → its sources, for mapping row ids back to lines
+
+	pending      pendingProblems  // SQL-found problems awaiting line numbers
+	extraOmitted map[string]int64 // per contract file, SQL problems beyond the cap
+}
+
+// Import validates the contract files found in dir and, if every one is
+// valid, replaces those tables in one transaction, recording a new dataset
+// version which it returns. Files not present keep their current contents.
+// It returns a *ValidationError listing the problems (and changes nothing)
+// when any file breaks the contract; other errors are I/O or database
+// failures, after which the database is also unchanged.
+func (s *Store) Import(ctx context.Context, dir string, opt ImportOptions) (Version, error) {
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
+	if opt.MaxErrors <= 0 {
+		opt.MaxErrors = 50
+	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
+	if opt.Source == "" {
+		opt.Source = dir
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return Version{}, fmt.Errorf("store.Import: %w", err)
+	}
+	defer conn.Close()
+	run := &importRun{s: s, conn: conn, opt: opt, probs: newProblemList(opt.MaxErrors), start: time.Now(),
+		loaded: map[string]*loadedFile{}, byRID: map[string][]*source{}, extraOmitted: map[string]int64{}}
+	defer run.dropTemps()
+	v, err := run.run(ctx, dir)
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return Version{}, err
+		}
+		return Version{}, fmt.Errorf("store.Import: %w", err)
+	}
+	return v, nil
+}
+
+func (r *importRun) progress(phase, file string, rows int64) {
+	if r.opt.Progress != nil {
+		r.opt.Progress(Progress{Phase: phase, File: file, Rows: rows, Elapsed: time.Since(r.start)})
+	}
+}
+
+func (r *importRun) exec(ctx context.Context, q string, args ...any) error {
+	_, err := r.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (r *importRun) temp(name string) string {
+	r.temps = append(r.temps, name)
+	return name
+}
+
+func (r *importRun) dropTemps() {
+	ctx := context.Background()
+	for _, t := range r.temps {
+		_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t)
+	}
+}
+
+func (r *importRun) run(ctx context.Context, dir string) (Version, error) {
+	prev, err := r.s.currentVersion(ctx, r.conn)
+	if err != nil && !errors.Is(err, ErrNoDataset) {
+		return Version{}, err
+	}
+	if err == nil {
+		r.prev = &prev
+	}
+	found, err := discover(dir, r.opt.Files, r.probs)
+	if err != nil {
+		return Version{}, err
+	}
+	if len(found) == 0 && r.probs.empty() {
+		return Version{}, &ValidationError{Problems: []Problem{{File: dir, Message: "no contract files found (expected " + strings.Join(fileNames(), ", ") + " as .csv, .csv.gz or .parquet)"}}}
+	}
+	for order, f := range contract.Files() {
+		srcs := found[f.Name]
+		if len(srcs) == 0 {
+			if r.prev == nil && !f.Optional {
+				r.probs.add(Problem{File: f.Name + ".csv", order: order, Message: "required file is missing (there is no current dataset to keep it from)"})
+			}
+			continue
+		}
+		lf := &loadedFile{file: f, order: order, sources: srcs, ok: true}
+		r.loaded[f.Name] = lf
+		if err := r.load(ctx, lf); err != nil {
+			return Version{}, err
+		}
+	}
+	for _, f := range contract.Files() {
+		lf := r.loaded[f.Name]
+		if lf == nil || !lf.ok {
+			continue
+		}
+		r.progress("validating", f.Name, 0)
+		if err := r.checkValues(ctx, lf); err != nil {
+			return Version{}, err
+		}
+	}
+	r.progress("checking", "", 0)
+	if err := r.checkRows(ctx); err != nil {
+		return Version{}, err
+	}
+	if !r.probs.empty() || len(r.pending) > 0 || len(r.extraOmitted) > 0 || r.anyRejected() {
+		if err := r.resolveLines(); err != nil {
+			return Version{}, err
+		}
+		return Version{}, r.probs.err()
+	}
+	return r.commit(ctx)
+}
+
+// anyRejected reports whether the CSV reader skipped a malformed record.
+func (r *importRun) anyRejected() bool {
+	for _, srcs := range r.byRID {
+		for _, s := range srcs {
+			if s.rejected > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// load reads every source of a contract file into the staging table
+// stage_NAME (all text, one column per contract column, rowid in file order).
+func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
+	f := lf.file
+	var cols []string
+	for _, c := range f.Columns {
+		cols = append(cols, c.Name+" VARCHAR")
+	}
+	stage := r.temp("stage_" + f.Name)
+	if err := r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", stage, strings.Join(cols, ", "))); err != nil {
+		return err
+	}
+	for i, src := range lf.sources {
+		r.progress("reading", src.name, 0)
+		hdr, err := readHeader(ctx, r.conn, src)
+		if err != nil {
+			r.probs.add(Problem{File: src.name, order: lf.order, Message: err.Error()})
+			lf.ok = false
+			continue
+		}
+		src.header = hdr
+		if !mapHeader(src, r.opt.Files[f.Name], lf.order, r.probs) {
+			lf.ok = false
+			continue
+		}
+		hashed := make(chan error, 1)
+		go func() {
+			var err error
+			src.sha256, src.bytes, err = hashFile(src.path)
+			hashed <- err
+		}()
+		before, err := r.count(ctx, stage)
+		if err != nil {
+			return err
+		}
+		loadErr := r.insertSource(ctx, stage, src, i)
+		if err := <-hashed; err != nil {
+			return fmt.Errorf("%s: %w", src.name, err)
+		}
+		if loadErr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.readFailure(src, lf.order, loadErr)
+			lf.ok = false
+			continue
+		}
+		after, err := r.count(ctx, stage)
+		if err != nil {
+			return err
+		}
+		src.firstRID, src.rows = before, after-before
+		if src.format != formatParquet {
+			if err := r.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT line) FROM temp.rej_%s_%d", f.Name, i)).Scan(&src.rejected); err != nil {
+				return err
+			}
+		}
+		r.byRID[f.Name] = append(r.byRID[f.Name], src)
+		r.progress("reading", src.name, src.rows)
+	}
+	return nil
+}
+
+func (r *importRun) count(ctx context.Context, table string) (int64, error) {
+	var n int64
+	err := r.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+	return n, err
+}
+
+// insertSource appends one source's rows to the staging table, renaming its
+// columns to the contract's and applying the configured value maps.
+func (r *importRun) insertSource(ctx context.Context, stage string, src *source, i int) error {
+	f := src.file
+	var args []any
+	args = append(args, src.path)
+	var fileCol func(j int) string
+	var from string
+	switch src.format {
+	case formatParquet:
+		types, err := r.parquetTypes(ctx, src.path)
+		if err != nil {
+			return err
+		}
+		fileCol = func(j int) string {
+			id := quoteIdent(src.header[j])
+			if t := types[src.header[j]]; strings.HasPrefix(t, "DATE") || strings.HasPrefix(t, "TIMESTAMP") {
+				return fmt.Sprintf("CAST(CAST(%s AS DATE) AS VARCHAR)", id)
+			}
+			return fmt.Sprintf("CAST(%s AS VARCHAR)", id)
+		}
+		from = "read_parquet(?)"
+	default:
+		var defs []string
+		for j := range src.header {
+			defs = append(defs, fmt.Sprintf("'c%d': 'VARCHAR'", j))
+		}
+		fileCol = func(j int) string { return fmt.Sprintf("c%d", j) }
+		compression := "none"
+		if src.format == formatCSVGzip {
+			compression = "gzip"
+		}
+		rej := r.temp(fmt.Sprintf("rej_%s_%d", f.Name, i))
+		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, i))
+		from = fmt.Sprintf(`read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
+			auto_detect = false, strict_mode = true, null_padding = false, compression = '%s',
+			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = 10000000)`,
+			strings.Join(defs, ", "), compression, rej, rejScan)
+	}
+	var exprs []string
+	for _, c := range f.Columns {
+		j := slices.Index(src.targets, c.Name)
+		if j < 0 {
+			exprs = append(exprs, "NULL")
+			continue
+		}
+		e := fileCol(j)
+		if vm := src.values[c.Name]; len(vm) > 0 {
+			keys := make([]string, 0, len(vm))
+			for k := range vm {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			var b strings.Builder
+			fmt.Fprintf(&b, "CASE lower(trim(%s))", e)
+			for _, k := range keys {
+				b.WriteString(" WHEN ? THEN ?")
+				args = append(args, k, vm[k])
+			}
+			fmt.Fprintf(&b, " ELSE %s END", e)
+			e = b.String()
+		}
+		exprs = append(exprs, e)
+	}
+	// Placeholders bind in textual order: the value maps of the select list
+	// come before the path in FROM.
+	q := fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s", stage, strings.Join(exprs, ", "), from)
+	return r.exec(ctx, q, append(args[1:], args[0])...)
+}
+
+func (r *importRun) parquetTypes(ctx context.Context, path string) (map[string]string, error) {
+	rows, err := r.conn.QueryContext(ctx, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))`, path)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, err
+		}
+		out[n] = t
+	}
+	return out, rows.Err()
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// readFailure records why a source could not be read at all. For CSV the
+// structural scan usually names the line; otherwise the reader's first line
+// of error text is shown (it never holds SQL).
+func (r *importRun) readFailure(src *source, order int, err error) {
+	if src.format != formatParquet {
+		if scan, serr := r.scan(src, nil); serr == nil && len(scan.problems) > 0 {
+			for _, p := range scan.problems {
+				p.order = order
+				r.probs.add(p)
+			}
+			return
+		}
+	}
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	r.probs.add(Problem{File: src.name, order: order, Message: "cannot be read: " + msg})
+}

@@ -1,0 +1,127 @@
+// Package store owns deesc's DuckDB database: its schema, validated atomic
+// imports of an agency's files, dataset versions, and the queries that read them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options configures how the database is opened.
+type Options struct {
+	MemoryLimit  string // DuckDB memory_limit, e.g. "4GB"; empty = DuckDB's default
+	Threads      int    // 0 = all cores
+	KeepVersions int    // datasets kept for rollback; at least 1
+	ReadOnly     bool
+}
+
+// Store is an open deesc database. It is safe for concurrent use; imports are
+// serialised.
+type Store struct {
+	db       *sql.DB
+	path     string
+	opt      Options
+	importMu sync.Mutex
+}
+
+// Open opens (creating if needed) the database at path; ":memory:" or "" opens
+// a private in-memory database. It fails when the file cannot be created or
+// opened (another process holding it, a directory that is not writable).
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.KeepVersions < 1 {
+		opt.KeepVersions = 1
+	}
+	dsn := path
+	if path == ":memory:" {
+		dsn = ""
+	}
+	if dsn != "" && !opt.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("store.Open: %w", err)
+		}
+	}
+	q := url.Values{}
+	if opt.MemoryLimit != "" {
+		q.Set("memory_limit", opt.MemoryLimit)
+	}
+	if opt.Threads > 0 {
+		q.Set("threads", strconv.Itoa(opt.Threads))
+	}
+	if opt.ReadOnly {
+		q.Set("access_mode", "read_only")
+	}
+	if len(q) > 0 {
+		dsn += "?" + q.Encode()
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store.Open %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, path: path, opt: opt}
+	if !opt.ReadOnly {
+		if err := s.migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store.Open %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// DB returns the underlying handle, for benchmarks and tests that time raw SQL.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path returns the database file, or "" for an in-memory database.
+func (s *Store) Path() string { return s.path }
+
+// Close checkpoints and closes the database.
+func (s *Store) Close() error {
+	if !s.opt.ReadOnly {
+		// A checkpoint folds the write-ahead log into the file so the next
+		// start does not replay it; failure here is not fatal to the data.
+		_, _ = s.db.Exec("CHECKPOINT")
+	}
+	return s.db.Close()
+}
+
+// migrate creates the metadata tables that live outside any dataset version.
+func (s *Store) migrate(ctx context.Context) error {
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS dataset_versions (
+			version     INTEGER PRIMARY KEY,
+			imported_at TIMESTAMPTZ NOT NULL,
+			source      VARCHAR NOT NULL,
+			schema_name VARCHAR NOT NULL,
+			is_current  BOOLEAN NOT NULL,
+			kept        BOOLEAN NOT NULL,
+			seconds     DOUBLE NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS dataset_files (
+			version        INTEGER NOT NULL,
+			file           VARCHAR NOT NULL,
+			path           VARCHAR NOT NULL,
+			sha256         VARCHAR NOT NULL,
+			bytes          BIGINT NOT NULL,
+			rows           BIGINT NOT NULL,
+			from_version   INTEGER NOT NULL,
+			PRIMARY KEY (version, file, path)
+		)`,
+	} {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// ErrNoDataset is returned by reads when no dataset has been imported yet.
+var ErrNoDataset = errors.New("no dataset has been imported")
