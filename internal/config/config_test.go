@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestShippedConfigIsTheDefaults keeps the documented config.yaml and the
+// built-in defaults saying the same thing.
+func TestShippedConfigIsTheDefaults(t *testing.T) {
+	got, err := Load("../../config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := Defaults(); !reflect.DeepEqual(got, want) {
+		t.Errorf("config.yaml differs from Defaults():\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	p := write(t, "database:\n  path: from-file.duckdb\n  memory_limit: 1GB\nserver:\n  addr: 127.0.0.1:9000\n")
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Path != "from-file.duckdb" || c.Server.Addr != "127.0.0.1:9000" || c.Database.KeepVersions != 5 {
+		t.Errorf("file values: %+v", c)
+	}
+	t.Setenv("DEESC_DB", "from-env.duckdb")
+	t.Setenv("DEESC_ADDR", "127.0.0.1:9001")
+	t.Setenv("DEESC_DATABASE_MEMORY_LIMIT", "3GB")
+	t.Setenv("DEESC_DEMO_OFFICERS", "50")
+	c, err = Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Path != "from-env.duckdb" || c.Server.Addr != "127.0.0.1:9001" || c.Database.MemoryLimit != "3GB" || c.Demo.Officers != 50 {
+		t.Errorf("env values: %+v", c)
+	}
+	c, err = Load(p, map[string]any{"database.path": "from-flag.duckdb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Path != "from-flag.duckdb" {
+		t.Errorf("flag value: %q", c.Database.Path)
+	}
+}
+
+func TestLoadMapping(t *testing.T) {
+	p := write(t, `import:
+  files:
+    force:
+      patterns: ["R2R_*.csv"]
+      columns:
+        OFF_INJURED: officer_injured
+      ignore: [GeoLocation]
+      values:
+        subject_behaviour:
+          Verbal Resistance: passive-resistant
+`)
+	c, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Import.Files["force"]
+	if f.Patterns[0] != "R2R_*.csv" || f.Columns["off_injured"] != "officer_injured" || f.Values["subject_behaviour"]["verbal resistance"] != "passive-resistant" {
+		t.Errorf("mapping: %+v", f)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"invalid yaml", "server: [unclosed\n", "config"},
+		{"unknown key", "databse:\n  path: x\n", "databse"},
+		{"bad value", "database:\n  keep_versions: 0\n", "database.keep_versions"},
+		{"bad addr", "server:\n  addr: nowhere\n", "server.addr"},
+		{"bad type", "demo:\n  officers: many\n", "officers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(write(t, tc.body), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want mention of %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing explicit file: %v", err)
+	}
+}

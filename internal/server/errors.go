@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"deesc/internal/store"
+)
+
+// ParamError is a bad query parameter: the client answers 400 naming it.
+type ParamError struct {
+	Param   string
+	Message string
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Message) }
+
+// badParam returns a *ParamError.
+func badParam(param, format string, args ...any) error {
+	return &ParamError{Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotComputable says why a statistic cannot be computed on this data: 422.
+type NotComputable struct{ Reason string }
+
+func (e *NotComputable) Error() string { return e.Reason }
+
+// errorBody is every error the API sends.
+type errorBody struct {
+	Error string `json:"error"`
+	Param string `json:"param,omitempty"`
+	ID    string `json:"id,omitempty"`
+}
+
+// errorHandler maps an error to its status and JSON body in one place.
+// Internal errors reach the client only as an id; the detail is logged.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		var (
+			pe *ParamError
+			nc *NotComputable
+			fe *fiber.Error
+		)
+		status, body := fiber.StatusInternalServerError, errorBody{}
+		switch {
+		case errors.As(err, &pe):
+			status, body = fiber.StatusBadRequest, errorBody{Error: pe.Error(), Param: pe.Param}
+		case errors.As(err, &nc):
+			status, body = fiber.StatusUnprocessableEntity, errorBody{Error: nc.Reason}
+		case errors.Is(err, store.ErrNoDataset):
+			status, body = fiber.StatusServiceUnavailable, errorBody{Error: "no dataset has been imported yet"}
+		case errors.As(err, &fe):
+			status, body = fe.Code, errorBody{Error: fe.Message}
+		case errors.Is(err, context.Canceled):
+			// The client went away; nobody reads the answer.
+			status, body = 499, errorBody{Error: "request cancelled"}
+		}
+		if status >= 500 {
+			body = errorBody{Error: "internal error; quote this id to your administrator", ID: newID()}
+			log.Error("request failed", "id", body.ID, "method", c.Method(), "path", c.Path(), "err", err)
+		}
+		return c.Status(status).JSON(body)
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
