@@ -31,7 +31,7 @@ func fingerprint(t *testing.T, s *Store) string {
 	for _, tbl := range append(viewNames(), "dataset_versions", "dataset_files") {
 		var n int64
 		var h any
-		if err := s.db.QueryRow("SELECT count(*), bit_xor(hash(x)) FROM " + tbl + " x").Scan(&n, &h); err != nil {
+		if err := s.db.QueryRow("SELECT count(*), bit_xor(hash(x)) FROM "+tbl+" x").Scan(&n, &h); err != nil {
 			t.Fatal(err)
 		}
 		out += fmt.Sprintf("%s:%d:%v;", tbl, n, h)

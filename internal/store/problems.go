@@ -59,7 +59,7 @@ func quoteValue(v string) string {
 // ValidationError is returned by Import when the files break the contract.
 // Nothing was changed in the database.
 type ValidationError struct {
-	Problems []Problem     // sorted by file and line, at most the cap per file
+	Problems []Problem      // sorted by file and line, at most the cap per file
 	Omitted  map[string]int // per file, problems found beyond the cap
 }
 

@@ -35,10 +35,10 @@ const (
 type source struct {
 	file    contract.File
 	path    string
-	name    string            // base name, as problems show it
+	name    string // base name, as problems show it
 	format  format
-	header  []string          // the file's own column names, in order
-	targets []string          // contract column for each header column, "" = ignored
+	header  []string // the file's own column names, in order
+	targets []string // contract column for each header column, "" = ignored
 	values  map[string]map[string]string
 	// filled while loading
 	firstRID, rows int64

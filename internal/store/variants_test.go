@@ -85,7 +85,7 @@ func TestImportParquet(t *testing.T) {
 	os.WriteFile(src, []byte(csvOfficers), 0o644)
 	s := openTest(t)
 	if _, err := s.db.Exec(`COPY (SELECT officer_id, unit, division, CAST(hire_date AS DATE) AS hire_date, separation_date FROM read_csv(?, all_varchar = true))
-		TO '` + filepath.Join(dir, "officers.parquet") + `' (FORMAT parquet)`, src); err != nil {
+		TO '`+filepath.Join(dir, "officers.parquet")+`' (FORMAT parquet)`, src); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := importDir(t, s, dir); err != nil {
