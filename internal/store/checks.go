@@ -42,21 +42,25 @@ func normEnum(c string) string {
 	return fmt.Sprintf("replace(replace(lower(trim(%s)), '_', '-'), ' ', '-')", c)
 }
 
-// typedExpr converts the staging text column c to the column's stored value;
-// it yields NULL for blanks and for values that fail their check.
-func typedExpr(col contract.Column, c string) string {
-	t := "trim(" + c + ")"
+// typedExpr converts the trimmed staging text t to the column's stored
+// value; it yields NULL for blanks and for values that fail their format.
+// The format gates accept exactly what checkExpr's patterns accept where
+// DuckDB's casts are more lenient (2020/01/01, 1.5 as an integer, 0x1A, 1_000).
+func typedExpr(col contract.Column, t string) string {
+	// strptime with a length gate is strict (2020-1-1 and 2020/01/01 fail)
+	// and several times faster than a regular expression or substrings.
+	date := fmt.Sprintf("CAST(try_strptime(%s, '%%Y-%%m-%%d') AS DATE)", t)
 	switch col.Kind {
-	case contract.Text:
-		return fmt.Sprintf("CASE WHEN %s THEN NULL ELSE %s END", blank(c), c)
-	case contract.ID:
+	case contract.Text, contract.ID:
 		return fmt.Sprintf("nullif(%s, '')", t)
 	case contract.Date:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s AS DATE) END", t, sqlString(contract.DatePattern), t)
+		return fmt.Sprintf("CASE WHEN length(%s) = 10 THEN %s END", t, date)
 	case contract.Timestamp:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(substr(%s, 1, 10) AS DATE) END", t, sqlString(contract.TimestampPattern), t)
+		return fmt.Sprintf(`CASE WHEN length(%s) = 10 THEN %s
+			WHEN length(%s) > 10 AND regexp_full_match(%s, %s) THEN try_cast(substr(%s, 1, 10) AS DATE) END`,
+			t, date, t, t, sqlString(contract.TimestampPattern), t)
 	case contract.Month:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s || '-01' AS DATE) END", t, sqlString(contract.MonthPattern), t)
+		return fmt.Sprintf("CASE WHEN length(%s) = 7 THEN CAST(try_strptime(%s, '%%Y-%%m') AS DATE) END", t, t)
 	case contract.Bool:
 		trues, falses := contract.BoolWords()
 		return fmt.Sprintf("CASE WHEN lower(%s) IN %s THEN true WHEN lower(%s) IN %s THEN false END", t, sqlList(trues), t, sqlList(falses))
@@ -65,7 +69,8 @@ func typedExpr(col contract.Column, c string) string {
 	case contract.Number:
 		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, %s) THEN try_cast(%s AS DOUBLE) END", t, sqlString(contract.NumberPattern), t)
 	case contract.Enum:
-		return fmt.Sprintf("CASE WHEN %s IN %s THEN %s END", normEnum(c), sqlList(col.Values), normEnum(c))
+		n := fmt.Sprintf("replace(replace(lower(%s), '_', '-'), ' ', '-')", t)
+		return fmt.Sprintf("CASE WHEN %s IN %s THEN %s END", n, sqlList(col.Values), n)
 	}
 	panic("unknown kind")
 }
@@ -101,7 +106,7 @@ func checkExpr(col contract.Column, c string) string {
 		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) > date_trunc('month', $today)", t), "'in the future (after ' || strftime($today, '%Y-%m') || ')'")
 		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) < $earliest", t), "'before ' || strftime($earliest, '%Y-%m')")
 	case contract.Bool:
-		add(typedExpr(col, c)+" IS NULL", sqlString("not a boolean: use true/false, yes/no, y/n or 1/0"))
+		add(typedExpr(col, t)+" IS NULL", sqlString("not a boolean: use true/false, yes/no, y/n or 1/0"))
 	case contract.Int, contract.Number:
 		what, pat := "not a whole number", contract.IntPattern
 		if col.Kind == contract.Number {
@@ -109,7 +114,7 @@ func checkExpr(col contract.Column, c string) string {
 			add(fmt.Sprintf("regexp_full_match(%s, '^[+-]?\\d*,\\d+$')", t), sqlString("decimal comma: write numbers with a point, e.g. 1.5"))
 		}
 		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(pat)), sqlString(what))
-		v := typedExpr(col, c)
+		v := typedExpr(col, t)
 		if col.HasRange {
 			lo := ">="
 			if col.MinOpen {
@@ -122,7 +127,12 @@ func checkExpr(col contract.Column, c string) string {
 			add(fmt.Sprintf("NOT (%s %s %g AND %s <= %g)", v, lo, col.Min, v, col.Max), rangeMsg)
 		}
 	case contract.Enum:
-		add(typedExpr(col, c)+" IS NULL", sqlString("not one of "+strings.Join(col.Values, ", ")))
+		add(typedExpr(col, t)+" IS NULL", sqlString("not one of "+strings.Join(col.Values, ", ")))
+	}
+	if col.Kind != contract.Text {
+		// Whatever the patterns above let through but cannot be stored
+		// (an integer too large, say) still gets a reason.
+		add(typedExpr(col, t)+" IS NULL", sqlString("not a valid "+col.Kind.String()))
 	}
 	return "CASE " + strings.Join(whens, " ") + " END"
 }

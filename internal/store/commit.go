@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -11,13 +10,11 @@ import (
 )
 
 // storedColumns returns the columns of a contract file's table as stored,
-// with their types. training also keeps the hours as reported (NULL = the
-// course's default) so the default can follow a later courses import.
+// with their types: the contract's, and for training also the hours as
+// reported (NULL = the course's default), so that the default follows a
+// later courses import.
 func storedColumns(f contract.File) (names, defs []string) {
-	for _, c := range f.Columns {
-		names = append(names, c.Name)
-		defs = append(defs, c.Name+" "+sqlType(c))
-	}
+	names, defs = typedColumns(f)
 	if f.Name == "training" {
 		names = append(names, "hours_reported")
 		defs = append(defs, "hours_reported DOUBLE")
@@ -25,104 +22,99 @@ func storedColumns(f contract.File) (names, defs []string) {
 	return names, defs
 }
 
-// commit writes the new dataset version in one transaction: a new schema
-// holding every table (imported or carried over), the version record, the
-// views that point the rest of deesc at it, and the pruning of old versions.
-// Until COMMIT nothing is visible to readers; a crash before it leaves the
-// previous version.
-func (r *importRun) commit(ctx context.Context) (Version, error) {
-	r.progress("replacing", "", 0)
-	tx, err := r.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return Version{}, err
+// commit writes the new dataset version in one transaction: a schema of
+// its own holding every table (imported, carried over from the previous
+// version, or empty), the version record, the views that point the rest of
+// deesc at it, and the pruning of old versions. Until COMMIT nothing is
+// visible to readers; a crash before it leaves the previous version.
+func (r *importRun) commit(ctx context.Context) error {
+	r.progress("writing", "", 0)
+	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
 	}
-	defer tx.Rollback()
-	var number int
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) + 1 FROM dataset_versions`).Scan(&number); err != nil {
-		return Version{}, err
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = r.conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	if err := r.conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) + 1 FROM dataset_versions`).Scan(&r.number); err != nil {
+		return err
 	}
-	schema := fmt.Sprintf("ds_%d", number)
-	if _, err := tx.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return Version{}, err
+	r.schema = fmt.Sprintf("ds_%d", r.number)
+	if err := r.exec(ctx, "CREATE SCHEMA "+r.schema); err != nil {
+		return err
 	}
 	for _, f := range contract.Files() {
-		if err := r.fillTable(ctx, tx, schema, f); err != nil {
-			return Version{}, fmt.Errorf("writing %s: %w", f.Table, err)
+		r.progress("writing", f.Table, 0)
+		if err := r.fillTable(ctx, f); err != nil {
+			return fmt.Errorf("writing %s: %w", f.Table, err)
 		}
 	}
 	now := time.Now().UTC()
-	if _, err := tx.ExecContext(ctx, `UPDATE dataset_versions SET is_current = false WHERE is_current`); err != nil {
-		return Version{}, err
+	if err := r.exec(ctx, `UPDATE dataset_versions SET is_current = false WHERE is_current`); err != nil {
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_versions VALUES (?, ?, ?, ?, true, true, ?)`,
-		number, now, r.opt.Source, schema, time.Since(r.start).Seconds()); err != nil {
-		return Version{}, err
+	if err := r.exec(ctx, `INSERT INTO dataset_versions VALUES (?, ?, ?, ?, true, true, ?)`,
+		r.number, now, r.opt.Source, r.schema, time.Since(r.start).Seconds()); err != nil {
+		return err
 	}
 	for _, f := range contract.Files() {
 		if lf := r.loaded[f.Name]; lf != nil {
 			for _, s := range lf.sources {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_files VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					number, f.Name, s.name, s.sha256, s.bytes, s.rows, number); err != nil {
-					return Version{}, err
+				if err := r.exec(ctx, `INSERT INTO dataset_files VALUES (?, ?, ?, ?, ?, ?, ?)`,
+					r.number, f.Name, s.name, s.sha256, s.bytes, s.rows, r.number); err != nil {
+					return err
 				}
 			}
 		} else if r.prev != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO dataset_files
+			if err := r.exec(ctx, `INSERT INTO dataset_files
 				SELECT ?, file, path, sha256, bytes, rows, from_version FROM dataset_files WHERE version = ? AND file = ?`,
-				number, r.prev.Number, f.Name); err != nil {
-				return Version{}, err
+				r.number, r.prev.Number, f.Name); err != nil {
+				return err
 			}
 		}
 	}
-	if err := pointViews(ctx, tx, schema); err != nil {
-		return Version{}, err
-	}
-	if err := r.prune(ctx, tx); err != nil {
-		return Version{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Version{}, err
-	}
-	// Fold the write-ahead log into the file now rather than on next start.
-	_, _ = r.conn.ExecContext(ctx, "CHECKPOINT")
-	v, err := r.s.currentVersion(ctx, r.conn)
-	if err != nil {
-		return Version{}, err
-	}
-	r.progress("done", "", 0)
-	return v, nil
-}
-
-// fillTable creates schema.table and fills it from the staged file or, when
-// the file was not imported, from the previous version.
-func (r *importRun) fillTable(ctx context.Context, tx *sql.Tx, schema string, f contract.File) error {
-	names, defs := storedColumns(f)
-	target := schema + "." + f.Table
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", target, strings.Join(defs, ", "))); err != nil {
+	if err := r.pointViews(ctx, r.schema); err != nil {
 		return err
 	}
+	if err := r.prune(ctx); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// fillTable creates the new version's table for a contract file: from the
+// file just imported, else carried over from the previous version, else
+// empty (an optional file never supplied). Training hours are resolved
+// against this version's courses.
+func (r *importRun) fillTable(ctx context.Context, f contract.File) error {
+	target := r.schema + "." + f.Table
+	names, defs := storedColumns(f)
 	var from string
 	switch {
+	case r.loaded[f.Name] != nil && f.Name == "training":
+		from = "(SELECT * EXCLUDE (_problem) RENAME (hours AS hours_reported) FROM temp.typed_training)"
 	case r.loaded[f.Name] != nil:
-		from = "typed_" + f.Name
-		if f.Name == "training" {
-			from = "(SELECT * EXCLUDE (hours), hours AS hours_reported FROM typed_training)"
-		}
+		from = "temp.typed_" + f.Name
 	case r.prev != nil:
 		from = r.prev.Schema + "." + f.Table
 	default:
-		return nil // an optional file never supplied: the table stays empty
+		return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", target, strings.Join(defs, ", ")))
 	}
-	var sel string
 	if f.Name == "training" {
-		// hours default to the course's, resolved against this version's courses.
-		sel = fmt.Sprintf(`SELECT t.officer_id, t.course_id, t.completed_on, coalesce(t.hours_reported, c.hours),
-			t.delivery, t.hours_reported FROM %s t LEFT JOIN %s.courses c ON c.course_id = t.course_id ORDER BY t.officer_id, t.completed_on`, from, schema)
-	} else {
-		sel = fmt.Sprintf("SELECT %s FROM %s", strings.Join(names, ", "), from)
+		if r.loaded[f.Name] == nil {
+			from = "(SELECT * EXCLUDE (hours) FROM " + from + ")"
+		}
+		return r.exec(ctx, fmt.Sprintf(`CREATE TABLE %s AS SELECT t.officer_id, t.course_id, t.completed_on,
+			coalesce(t.hours_reported, c.hours) AS hours, t.delivery, t.hours_reported
+			FROM %s t LEFT JOIN %s.courses c ON c.course_id = t.course_id`, target, from, r.schema))
 	}
-	_, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) %s", target, strings.Join(names, ", "), sel))
-	return err
+	return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", target, strings.Join(names, ", "), from))
 }
 
 // viewNames returns the tables every dataset version has, by name.
@@ -135,9 +127,9 @@ func viewNames() []string {
 }
 
 // pointViews makes main.TABLE read schema.TABLE for every dataset table.
-func pointViews(ctx context.Context, tx *sql.Tx, schema string) error {
+func (r *importRun) pointViews(ctx context.Context, schema string) error {
 	for _, t := range viewNames() {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS SELECT * FROM %s.%s", t, schema, t)); err != nil {
+		if err := r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS SELECT * FROM %s.%s", t, schema, t)); err != nil {
 			return err
 		}
 	}
@@ -146,8 +138,8 @@ func pointViews(ctx context.Context, tx *sql.Tx, schema string) error {
 
 // prune drops the tables of versions beyond the newest KeepVersions; their
 // records (and file hashes) stay so that every version can be named.
-func (r *importRun) prune(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT schema_name FROM dataset_versions WHERE kept ORDER BY version DESC OFFSET ?`, r.s.opt.KeepVersions)
+func (r *importRun) prune(ctx context.Context) error {
+	rows, err := r.conn.QueryContext(ctx, `SELECT schema_name FROM dataset_versions WHERE kept ORDER BY version DESC OFFSET ?`, r.s.opt.KeepVersions)
 	if err != nil {
 		return err
 	}
@@ -162,10 +154,10 @@ func (r *importRun) prune(ctx context.Context, tx *sql.Tx) error {
 	}
 	rows.Close()
 	for _, s := range drop {
-		if _, err := tx.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+s+" CASCADE"); err != nil {
+		if err := r.exec(ctx, "DROP SCHEMA IF EXISTS "+s+" CASCADE"); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE dataset_versions SET kept = false WHERE schema_name = ?`, s); err != nil {
+		if err := r.exec(ctx, `UPDATE dataset_versions SET kept = false WHERE schema_name = ?`, s); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ type ImportOptions struct {
 	Source    string                        // what the dataset came from, for the version record
 	Now       time.Time                     // "today" for the no-future-dates rule; zero = time.Now()
 	Progress  func(Progress)                // called as the import moves through its phases; may be nil
+	Log       *slog.Logger                  // statement timings at debug level; may be nil
 }
 
 // Progress reports where an import is.
@@ -50,6 +52,9 @@ type importRun struct {
 	loaded map[string]*loadedFile
 	temps  []string
 	byRID  map[string][]*source // contract file → its sources, for mapping row ids back to lines
+
+	number int    // the version being written (set by commit)
+	schema string // its schema, ds_NUMBER
 
 	pending      pendingProblems  // SQL-found problems awaiting line numbers
 	extraOmitted map[string]int64 // per contract file, SQL problems beyond the cap
@@ -99,8 +104,20 @@ func (r *importRun) progress(phase, file string, rows int64) {
 }
 
 func (r *importRun) exec(ctx context.Context, q string, args ...any) error {
+	t := time.Now()
 	_, err := r.conn.ExecContext(ctx, q, args...)
+	r.trace(t, q)
 	return err
+}
+
+// trace logs a statement's duration at debug level (log.level: debug).
+func (r *importRun) trace(start time.Time, q string) {
+	if r.opt.Log != nil {
+		if len(q) > 120 {
+			q = q[:120] + "…"
+		}
+		r.opt.Log.Debug("import statement", "seconds", fmt.Sprintf("%.3f", time.Since(start).Seconds()), "sql", q)
+	}
 }
 
 func (r *importRun) temp(name string) string {
@@ -130,6 +147,8 @@ func (r *importRun) run(ctx context.Context, dir string) (Version, error) {
 	if len(found) == 0 && r.probs.empty() {
 		return Version{}, &ValidationError{Problems: []Problem{{File: dir, Message: "no contract files found (expected " + strings.Join(fileNames(), ", ") + " as .csv, .csv.gz or .parquet)"}}}
 	}
+	// Each file is read and typed into a temporary table in one pass; the
+	// table's row ids are the rows' positions, from which line numbers come.
 	for order, f := range contract.Files() {
 		srcs := found[f.Name]
 		if len(srcs) == 0 {
@@ -144,17 +163,14 @@ func (r *importRun) run(ctx context.Context, dir string) (Version, error) {
 			return Version{}, err
 		}
 	}
+	r.progress("checking", "", 0)
 	for _, f := range contract.Files() {
-		lf := r.loaded[f.Name]
-		if lf == nil || !lf.ok {
-			continue
-		}
-		r.progress("validating", f.Name, 0)
-		if err := r.checkValues(ctx, lf); err != nil {
-			return Version{}, err
+		if lf := r.loaded[f.Name]; lf != nil && lf.ok {
+			if err := r.explainValues(ctx, lf); err != nil {
+				return Version{}, err
+			}
 		}
 	}
-	r.progress("checking", "", 0)
 	if err := r.checkRows(ctx); err != nil {
 		return Version{}, err
 	}
@@ -164,7 +180,17 @@ func (r *importRun) run(ctx context.Context, dir string) (Version, error) {
 		}
 		return Version{}, r.probs.err()
 	}
-	return r.commit(ctx)
+	if err := r.commit(ctx); err != nil {
+		return Version{}, err
+	}
+	// Fold the write-ahead log into the file now rather than on next start.
+	_, _ = r.conn.ExecContext(ctx, "CHECKPOINT")
+	v, err := r.s.currentVersion(ctx, r.conn)
+	if err != nil {
+		return Version{}, err
+	}
+	r.progress("done", "", 0)
+	return v, nil
 }
 
 // anyRejected reports whether the CSV reader skipped a malformed record.
@@ -179,19 +205,18 @@ func (r *importRun) anyRejected() bool {
 	return false
 }
 
-// load reads every source of a contract file into the staging table
-// stage_NAME (all text, one column per contract column, rowid in file order).
+// load reads every source of a contract file into the temporary table
+// typed_NAME: typed values, one row per record in file order, and a
+// _problem flag on each row that breaks a value rule.
 func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
 	f := lf.file
-	var cols []string
-	for _, c := range f.Columns {
-		cols = append(cols, c.Name+" VARCHAR")
-	}
-	stage := r.temp("stage_" + f.Name)
-	if err := r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", stage, strings.Join(cols, ", "))); err != nil {
+	_, defs := typedColumns(f)
+	typed := r.temp("typed_" + f.Name)
+	if err := r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s, _problem BOOLEAN)", typed, strings.Join(defs, ", "))); err != nil {
 		return err
 	}
 	for i, src := range lf.sources {
+		src.index = i
 		r.progress("reading", src.name, 0)
 		hdr, err := readHeader(ctx, r.conn, src)
 		if err != nil {
@@ -210,11 +235,15 @@ func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
 			src.sha256, src.bytes, err = hashFile(src.path)
 			hashed <- err
 		}()
-		before, err := r.count(ctx, stage)
+		before, err := r.count(ctx, typed)
 		if err != nil {
 			return err
 		}
-		loadErr := r.insertSource(ctx, stage, src, i)
+		sel, args, err := r.sourceSelect(ctx, src)
+		loadErr := err
+		if err == nil {
+			loadErr = r.exec(ctx, fmt.Sprintf("INSERT INTO %s %s", typed, typedSelect(f, sel)), append(args, r.dateArgs()...)...)
+		}
 		if err := <-hashed; err != nil {
 			return fmt.Errorf("%s: %w", src.name, err)
 		}
@@ -226,7 +255,7 @@ func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
 			lf.ok = false
 			continue
 		}
-		after, err := r.count(ctx, stage)
+		after, err := r.count(ctx, typed)
 		if err != nil {
 			return err
 		}
@@ -248,19 +277,20 @@ func (r *importRun) count(ctx context.Context, table string) (int64, error) {
 	return n, err
 }
 
-// insertSource appends one source's rows to the staging table, renaming its
-// columns to the contract's and applying the configured value maps.
-func (r *importRun) insertSource(ctx context.Context, stage string, src *source, i int) error {
+// sourceSelect returns a SELECT over one source file yielding, in order, one
+// text column per contract column (named after it; NULL where the file lacks
+// it), with the configured value maps applied, and the arguments it binds.
+// Rows come in file order, so a table filled from it has row ids in file order.
+func (r *importRun) sourceSelect(ctx context.Context, src *source) (string, []any, error) {
 	f := src.file
 	var args []any
-	args = append(args, src.path)
 	var fileCol func(j int) string
 	var from string
 	switch src.format {
 	case formatParquet:
 		types, err := r.parquetTypes(ctx, src.path)
 		if err != nil {
-			return err
+			return "", nil, err
 		}
 		fileCol = func(j int) string {
 			id := quoteIdent(src.header[j])
@@ -269,7 +299,7 @@ func (r *importRun) insertSource(ctx context.Context, stage string, src *source,
 			}
 			return fmt.Sprintf("CAST(%s AS VARCHAR)", id)
 		}
-		from = "read_parquet(?)"
+		from = "read_parquet($path)"
 	default:
 		var defs []string
 		for j := range src.header {
@@ -280,9 +310,10 @@ func (r *importRun) insertSource(ctx context.Context, stage string, src *source,
 		if src.format == formatCSVGzip {
 			compression = "gzip"
 		}
-		rej := r.temp(fmt.Sprintf("rej_%s_%d", f.Name, i))
-		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, i))
-		from = fmt.Sprintf(`read_csv(?, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
+		// A second read (to explain problems) replaces the first's rejects.
+		rej := r.temp(fmt.Sprintf("rej_%s_%d", f.Name, src.index))
+		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, src.index))
+		from = fmt.Sprintf(`read_csv($path, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
 			auto_detect = false, strict_mode = true, null_padding = false, compression = '%s',
 			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = 10000000)`,
 			strings.Join(defs, ", "), compression, rej, rejScan)
@@ -291,7 +322,7 @@ func (r *importRun) insertSource(ctx context.Context, stage string, src *source,
 	for _, c := range f.Columns {
 		j := slices.Index(src.targets, c.Name)
 		if j < 0 {
-			exprs = append(exprs, "NULL")
+			exprs = append(exprs, "CAST(NULL AS VARCHAR) AS "+c.Name)
 			continue
 		}
 		e := fileCol(j)
@@ -304,18 +335,16 @@ func (r *importRun) insertSource(ctx context.Context, stage string, src *source,
 			var b strings.Builder
 			fmt.Fprintf(&b, "CASE lower(trim(%s))", e)
 			for _, k := range keys {
-				b.WriteString(" WHEN ? THEN ?")
-				args = append(args, k, vm[k])
+				n := len(args)
+				fmt.Fprintf(&b, " WHEN $m%d THEN $m%d", n, n+1)
+				args = append(args, sql.Named(fmt.Sprintf("m%d", n), k), sql.Named(fmt.Sprintf("m%d", n+1), vm[k]))
 			}
 			fmt.Fprintf(&b, " ELSE %s END", e)
 			e = b.String()
 		}
-		exprs = append(exprs, e)
+		exprs = append(exprs, e+" AS "+c.Name)
 	}
-	// Placeholders bind in textual order: the value maps of the select list
-	// come before the path in FROM.
-	q := fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s", stage, strings.Join(exprs, ", "), from)
-	return r.exec(ctx, q, append(args[1:], args[0])...)
+	return fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), from), append(args, sql.Named("path", src.path)), nil
 }
 
 func (r *importRun) parquetTypes(ctx context.Context, path string) (map[string]string, error) {

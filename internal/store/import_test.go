@@ -108,6 +108,8 @@ func TestImportRejectsBadInput(t *testing.T) {
 			[]string{"activity.csv:2: column month: no such month (2024-13)", "activity.csv:3: column month: not a month in the form YYYY-MM (2024-1)"}},
 		{"negative calls", with(map[string]string{"activity.csv": "officer_id,month,calls_for_service\n0001,2024-01,-4\n0001,2024-02,\n0001,2024-03,2.5\n"}),
 			[]string{"activity.csv:2: column calls_for_service: out of range: must be from 0 to 100000 (-4)", "activity.csv:4: column calls_for_service: not a whole number (2.5)"}},
+		{"duplicate month", with(map[string]string{"activity.csv": "officer_id,month,calls_for_service\n0001,2024-01,4\n0001,2024-02,4\n0003,2024-01,4\n0001,2024-01,5\n"}),
+			[]string{"activity.csv:5: column officer_id: duplicate: officer_id, month already on line 2 (0001, 2024-01)"}},
 		{"unknown header", with(map[string]string{"complaints.csv": "complaint_id,officer_id,recieved_on\nC-1,0001,2020-01-01\n"}),
 			[]string{"complaints.csv:1: column recieved_on: not a column of complaints", "complaints.csv:1: column received_on: required column is missing from the header"}},
 		{"misspelt file name", with(map[string]string{"complaint.csv": "complaint_id,officer_id,received_on\n"}),

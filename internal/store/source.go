@@ -41,6 +41,7 @@ type source struct {
 	targets []string // contract column for each header column, "" = ignored
 	values  map[string]map[string]string
 	// filled while loading
+	index          int // position among the contract file's sources
 	firstRID, rows int64
 	rejected       int64
 	sha256         string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"deesc/internal/contract"
 )
@@ -31,47 +32,128 @@ func (r *importRun) dateArgs() []any {
 	return []any{sql.Named("today", today), sql.Named("earliest", contract.Earliest)}
 }
 
-// checkValues runs every column's value check over the staging table in one
-// statement, keeps the first MaxErrors problems and counts the rest, then
-// builds typed_NAME with the converted values.
-func (r *importRun) checkValues(ctx context.Context, lf *loadedFile) error {
-	f := lf.file
-	stage := "stage_" + f.Name
-	var parts []string
-	for pos, c := range f.Columns {
-		parts = append(parts, fmt.Sprintf("SELECT rowid AS rid, %d AS pos, %s AS col, %s AS msg, %s AS val FROM %s",
-			pos, sqlString(c.Name), checkExpr(c, c.Name), c.Name, stage))
-	}
-	q := fmt.Sprintf(`SELECT rid, col, msg, val, count(*) OVER () FROM (%s) WHERE msg IS NOT NULL ORDER BY rid, pos LIMIT %d`,
-		strings.Join(parts, "\nUNION ALL\n"), r.opt.MaxErrors)
-	if err := r.collect(ctx, f.Name, q, false, r.dateArgs()...); err != nil {
-		return fmt.Errorf("validating %s: %w", f.Name, err)
-	}
-	var typed []string
+// typedColumns returns a contract file's columns with their stored types.
+func typedColumns(f contract.File) (names, defs []string) {
 	for _, c := range f.Columns {
-		typed = append(typed, fmt.Sprintf("%s AS %s", typedExpr(c, c.Name), c.Name))
+		names = append(names, c.Name)
+		defs = append(defs, c.Name+" "+sqlType(c))
 	}
-	return r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT rowid AS _rid, %s FROM %s",
-		r.temp("typed_"+f.Name), strings.Join(typed, ", "), stage))
+	return names, defs
 }
 
-// collect runs a query returning (rid, col, msg, val, total[, rid2]) and adds
-// its rows as pending problems of the contract file; the total counts rows
-// beyond the LIMIT, which are reported as omitted.
-func (r *importRun) collect(ctx context.Context, file, q string, withRID2 bool, args ...any) error {
+// ctrim trims surrounding spaces only from values that have them: most
+// values do not, and trimming every value costs as much as reading it.
+func ctrim(c string) string {
+	return fmt.Sprintf("CASE WHEN starts_with(%s, ' ') OR ends_with(%s, ' ') THEN trim(%s) ELSE %s END", c, c, c, c)
+}
+
+// typedSelect wraps a source's text SELECT (sourceSelect) so that it yields
+// typed values and a _problem flag, converting each value once: trimmed
+// text, then typed values and blank flags, then the row's flag.
+func typedSelect(f contract.File, sel string) string {
+	var trimmed, inner, outer, flags []string
+	for _, c := range f.Columns {
+		t := "t_" + c.Name
+		if c.Kind == contract.Text {
+			// Free text is stored verbatim; only all-blank counts as missing.
+			trimmed = append(trimmed, fmt.Sprintf("%s AS %s", c.Name, t))
+			inner = append(inner, fmt.Sprintf("CASE WHEN trim(%s) = '' THEN NULL ELSE %s END AS %s", t, t, c.Name),
+				fmt.Sprintf("coalesce(trim(%s) = '', true) AS b_%s", t, c.Name))
+		} else {
+			trimmed = append(trimmed, fmt.Sprintf("%s AS %s", ctrim(c.Name), t))
+			inner = append(inner, fmt.Sprintf("CAST(%s AS %s) AS %s", typedExpr(c, t), sqlType(c), c.Name),
+				fmt.Sprintf("coalesce(%s = '', true) AS b_%s", t, c.Name))
+		}
+		outer = append(outer, c.Name)
+		flags = append(flags, problemFlag(c))
+	}
+	return fmt.Sprintf("SELECT %s, (%s) AS _problem FROM (SELECT %s FROM (SELECT %s FROM (%s)))",
+		strings.Join(outer, ", "), strings.Join(flags, " OR "), strings.Join(inner, ", "), strings.Join(trimmed, ", "), sel)
+}
+
+// explainValues says, column by column, what is wrong with the flagged rows
+// of a file (at most MaxErrors, the rest counted). It reads the flagged
+// sources once more as text, since the typed table keeps no raw values.
+func (r *importRun) explainValues(ctx context.Context, lf *loadedFile) error {
+	f := lf.file
+	var parts []string
+	for _, src := range r.byRID[f.Name] {
+		var bad int64
+		if err := r.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM typed_%s WHERE _problem AND rowid >= ? AND rowid < ?", f.Name),
+			src.firstRID, src.firstRID+src.rows).Scan(&bad); err != nil {
+			return err
+		}
+		if bad == 0 {
+			continue
+		}
+		sel, args, err := r.sourceSelect(ctx, src)
+		if err != nil {
+			return err
+		}
+		raw := r.temp(fmt.Sprintf("raw_%s_%d", f.Name, src.index))
+		if err := r.exec(ctx, fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS %s", raw, sel), args...); err != nil {
+			return fmt.Errorf("re-reading %s: %w", src.name, err)
+		}
+		for pos, c := range f.Columns {
+			parts = append(parts, fmt.Sprintf(`SELECT rowid + %d AS rid, %d AS pos, %s AS col, %s AS msg, %s AS val FROM %s
+				WHERE rowid IN (SELECT rowid - %d FROM typed_%s WHERE _problem AND rowid >= %d AND rowid < %d)`,
+				src.firstRID, pos, sqlString(c.Name), checkExpr(c, c.Name), c.Name, raw, src.firstRID, f.Name, src.firstRID, src.firstRID+src.rows))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf(`SELECT rid, pos, col, msg, val, NULL AS rid2 FROM (%s) WHERE msg IS NOT NULL`, strings.Join(parts, "\nUNION ALL\n"))
+	if err := r.collect(ctx, f.Name, q, r.dateArgs()...); err != nil {
+		return fmt.Errorf("validating %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+// problemFlag is true when a row's column breaks the contract, computed from
+// the typed value c and the raw blank flag b_c of the inner select. It must
+// agree with checkExpr, which says why.
+func problemFlag(c contract.Column) string {
+	var conds []string
+	if c.Required {
+		conds = append(conds, "b_"+c.Name)
+	}
+	conds = append(conds, fmt.Sprintf("(NOT b_%s AND %s IS NULL)", c.Name, c.Name))
+	switch c.Kind {
+	case contract.Date, contract.Timestamp:
+		conds = append(conds, fmt.Sprintf("%s > $today OR %s < $earliest", c.Name, c.Name))
+	case contract.Month:
+		conds = append(conds, fmt.Sprintf("%s > date_trunc('month', $today) OR %s < $earliest", c.Name, c.Name))
+	case contract.Int, contract.Number:
+		if c.HasRange {
+			lo := ">="
+			if c.MinOpen {
+				lo = ">"
+			}
+			conds = append(conds, fmt.Sprintf("NOT (%s %s %g AND %s <= %g)", c.Name, lo, c.Min, c.Name, c.Max))
+		}
+	}
+	return "coalesce(" + strings.Join(conds, " OR ") + ", false)"
+}
+
+// collect runs a problem query, one yielding (rid, pos, col, msg, val, rid2)
+// per problem, and adds the first MaxErrors problems by (rid, pos) as pending
+// problems of the contract file, counting the rest as omitted. It avoids
+// window functions, which have failed intermittently inside DuckDB here.
+func (r *importRun) collect(ctx context.Context, file, problems string, args ...any) error {
+	t := time.Now()
+	q := fmt.Sprintf(`WITH p AS MATERIALIZED (%s)
+		SELECT rid, col, msg, val, rid2, (SELECT count(*) FROM p) FROM p ORDER BY rid, pos LIMIT %d`, problems, r.opt.MaxErrors)
 	rows, err := r.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	defer r.trace(t, problems)
 	var n, total int64
 	for rows.Next() {
 		p := rowProblem{file: file}
-		dest := []any{&p.rid, &p.column, &p.message, &p.value, &total}
-		if withRID2 {
-			dest = append(dest, &p.rid2)
-		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&p.rid, &p.column, &p.message, &p.value, &p.rid2, &total); err != nil {
 			return err
 		}
 		r.pending = append(r.pending, p)
@@ -84,6 +166,15 @@ func (r *importRun) collect(ctx context.Context, file, q string, withRID2 bool, 
 		r.extraOmitted[file] += total - n
 	}
 	return nil
+}
+
+// shownT qualifies key columns shown in a duplicate message with the alias t.
+func shownT(shown []string) string {
+	out := make([]string, len(shown))
+	for i, s := range shown {
+		out[i] = strings.NewReplacer("CAST(", "CAST(t.", "strftime(", "strftime(t.").Replace(s)
+	}
+	return strings.Join(out, ", ")
 }
 
 // checkRows runs the checks that span rows and files: unique keys, references
@@ -100,17 +191,39 @@ func (r *importRun) checkRows(ctx context.Context) error {
 			var notNull, shown []string
 			for _, k := range f.Key {
 				notNull = append(notNull, k+" IS NOT NULL")
-				shown = append(shown, fmt.Sprintf("CAST(%s AS VARCHAR)", k))
+				if c, _ := f.Column(k); c.Kind == contract.Month {
+					shown = append(shown, fmt.Sprintf("strftime(%s, '%%Y-%%m')", k))
+				} else {
+					shown = append(shown, fmt.Sprintf("CAST(%s AS VARCHAR)", k))
+				}
 			}
 			msg := "duplicate: " + key + " already on line %d"
 			if len(f.Key) == 1 {
 				msg = "duplicate " + key + ": already on line %d"
 			}
-			q := fmt.Sprintf(`SELECT _rid, %s, %s, concat_ws(', ', %s), count(*) OVER (), first_rid FROM (
-				SELECT _rid, %s, min(_rid) OVER (PARTITION BY %s) AS first_rid FROM %s WHERE %s)
-				WHERE _rid <> first_rid ORDER BY _rid LIMIT %d`,
-				sqlString(f.Key[0]), sqlString(msg), strings.Join(shown, ", "), key, key, typed, strings.Join(notNull, " AND "), r.opt.MaxErrors)
-			if err := r.collect(ctx, f.Name, q, true); err != nil {
+			// Find duplicated keys by aggregation, then locate only their rows.
+			dup := fmt.Sprintf(`SELECT %s FROM %s WHERE %s GROUP BY ALL HAVING count(*) > 1`, key, typed, strings.Join(notNull, " AND "))
+			if last, _ := f.Column(f.Key[len(f.Key)-1]); last.Kind == contract.Month {
+				// One group per key and year with a bitmask of its months is
+				// an order of magnitude fewer groups than one per key.
+				m := last.Name
+				others := f.Key[:len(f.Key)-1]
+				var on []string
+				for _, k := range others {
+					on = append(on, fmt.Sprintf("t.%s = d.%s", k, k))
+				}
+				dup = fmt.Sprintf(`SELECT DISTINCT t.%s, t.%s FROM %s t JOIN (SELECT %s, year(%s) AS y FROM %s WHERE %s
+					GROUP BY ALL HAVING count(*) <> bit_count(bit_or(1::BIGINT << (month(%s) - 1)))) d ON %s AND year(t.%s) = d.y`,
+					strings.Join(others, ", t."), m, typed, strings.Join(others, ", "), m, typed, strings.Join(notNull, " AND "), m,
+					strings.Join(on, " AND "), m)
+			}
+			// The first row of each duplicated key is the one the others repeat.
+			q := fmt.Sprintf(`WITH dup AS (%s),
+				firsts AS (SELECT %s, min(rowid) AS first_row FROM %s SEMI JOIN dup USING (%s) GROUP BY ALL)
+				SELECT t.rowid AS rid, 0 AS pos, %s AS col, %s AS msg, concat_ws(', ', %s) AS val, d.first_row AS rid2
+				FROM %s t JOIN firsts d USING (%s) WHERE t.rowid <> d.first_row`,
+				dup, key, typed, key, sqlString(f.Key[0]), sqlString(msg), shownT(shown), typed, key)
+			if err := r.collect(ctx, f.Name, q); err != nil {
 				return fmt.Errorf("checking keys of %s: %w", f.Name, err)
 			}
 		}
@@ -121,18 +234,18 @@ func (r *importRun) checkRows(ctx context.Context) error {
 			}
 			pf, _ := contract.Lookup(ref.File)
 			msg := fmt.Sprintf("no such %s in %s", strings.TrimSuffix(pf.Name, "s"), pf.Name)
-			q := fmt.Sprintf(`SELECT t._rid, %s, %s, t.%s, count(*) OVER () FROM %s t
-				WHERE t.%s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.%s = t.%s) ORDER BY t._rid LIMIT %d`,
-				sqlString(ref.Column), sqlString(msg), ref.Column, typed, ref.Column, parent, ref.Key, ref.Column, r.opt.MaxErrors)
-			if err := r.collect(ctx, f.Name, q, false); err != nil {
+			q := fmt.Sprintf(`SELECT t.rowid AS rid, 0 AS pos, %s AS col, %s AS msg, t.%s AS val, NULL AS rid2 FROM %s t
+				WHERE t.%s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s p WHERE p.%s = t.%s)`,
+				sqlString(ref.Column), sqlString(msg), ref.Column, typed, ref.Column, parent, ref.Key, ref.Column)
+			if err := r.collect(ctx, f.Name, q); err != nil {
 				return fmt.Errorf("checking references of %s: %w", f.Name, err)
 			}
 		}
 		if f.Name == "officers" {
-			q := fmt.Sprintf(`SELECT _rid, 'separation_date', 'before hire_date ' || strftime(hire_date, '%%Y-%%m-%%d'),
-				strftime(separation_date, '%%Y-%%m-%%d'), count(*) OVER () FROM %s
-				WHERE separation_date < hire_date ORDER BY _rid LIMIT %d`, typed, r.opt.MaxErrors)
-			if err := r.collect(ctx, f.Name, q, false); err != nil {
+			q := fmt.Sprintf(`SELECT rowid AS rid, 0 AS pos, 'separation_date' AS col, 'before hire_date ' || strftime(hire_date, '%%Y-%%m-%%d') AS msg,
+				strftime(separation_date, '%%Y-%%m-%%d') AS val, NULL AS rid2 FROM %s
+				WHERE separation_date < hire_date`, typed)
+			if err := r.collect(ctx, f.Name, q); err != nil {
 				return fmt.Errorf("checking officers: %w", err)
 			}
 		}
@@ -169,10 +282,10 @@ func (r *importRun) checkKeptChildren(ctx context.Context) error {
 			if plf == nil || !plf.ok {
 				continue
 			}
-			q := fmt.Sprintf(`SELECT count(*), coalesce(string_agg(DISTINCT %s, ', ' ORDER BY %s) FILTER (WHERE rn <= 5), '') FROM (
-				SELECT %s, dense_rank() OVER (ORDER BY %s) AS rn FROM %s.%s t
-				WHERE NOT EXISTS (SELECT 1 FROM typed_%s p WHERE p.%s = t.%s))`,
-				ref.Column, ref.Column, ref.Column, ref.Column, r.prev.Schema, f.Table, ref.File, ref.Key, ref.Column)
+			pf := plf.file
+			q := fmt.Sprintf(`WITH missing AS MATERIALIZED (SELECT %s AS v FROM %s.%s t WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE p.%s = t.%s))
+				SELECT (SELECT count(*) FROM missing), coalesce((SELECT string_agg(v, ', ' ORDER BY v) FROM (SELECT DISTINCT v FROM missing ORDER BY v LIMIT 5)), '')`,
+				ref.Column, r.prev.Schema, f.Table, "typed_"+pf.Name, ref.Key, ref.Column)
 			var n int64
 			var sample string
 			if err := r.conn.QueryRowContext(ctx, q).Scan(&n, &sample); err != nil {

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"deesc/internal/server"
+)
+
+// cmdServe is `deesc serve` (and `deesc` alone): open the database, import the
+// demo dataset if it is empty, and serve until SIGINT or SIGTERM.
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	addr := fs.String("addr", "", "listen address HOST:PORT (overrides server.addr; env DEESC_ADDR)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	extra := map[string]any{}
+	if *addr != "" {
+		extra["server.addr"] = *addr
+	}
+	cfg, err := c.load(extra)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	// Claim the port before any slow start-up work, so a port in use fails at once.
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("cannot listen on %s: the port is in use (set --addr or DEESC_ADDR)", cfg.Server.Addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Server.Addr, err)
+	}
+	defer ln.Close()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureDemo(ctx, cfg, st, log); err != nil {
+		return err
+	}
+	app := server.New(st, server.Options{Log: log, Version: version})
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	log.Info("deesc is serving", "url", "http://"+ln.Addr().String()+"/", "db", cfg.Database.Path)
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	if err := app.ShutdownWithTimeout(15 * time.Second); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return nil
+}
