@@ -51,6 +51,9 @@ func (r *importRun) commit(ctx context.Context) error {
 			return fmt.Errorf("writing %s: %w", f.Table, err)
 		}
 	}
+	if err := r.buildPanel(ctx); err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	if err := r.exec(ctx, `UPDATE dataset_versions SET is_current = false WHERE is_current`); err != nil {
 		return err
@@ -117,13 +120,14 @@ func (r *importRun) fillTable(ctx context.Context, f contract.File) error {
 	return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", target, strings.Join(names, ", "), from))
 }
 
-// viewNames returns the tables every dataset version has, by name.
+// viewNames returns the tables every dataset version has, by name: the
+// contract's and the panel's.
 func viewNames() []string {
 	var out []string
 	for _, f := range contract.Files() {
 		out = append(out, f.Table)
 	}
-	return out
+	return append(out, "panel", "officer_courses", "panel_info")
 }
 
 // pointViews makes main.TABLE read schema.TABLE for every dataset table.

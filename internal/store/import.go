@@ -23,6 +23,7 @@ type ImportOptions struct {
 	Now       time.Time                     // "today" for the no-future-dates rule; zero = time.Now()
 	Progress  func(Progress)                // called as the import moves through its phases; may be nil
 	Log       *slog.Logger                  // statement timings at debug level; may be nil
+	Panel     PanelOptions                  // how the officer-month panel classifies training
 }
 
 // Progress reports where an import is.
@@ -77,6 +78,9 @@ func (s *Store) Import(ctx context.Context, dir string, opt ImportOptions) (Vers
 	}
 	if opt.Source == "" {
 		opt.Source = dir
+	}
+	if opt.Panel.DeescalationCategories == nil {
+		opt.Panel = DefaultPanelOptions()
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
