@@ -28,6 +28,12 @@ func storedColumns(f contract.File) (names, defs []string) {
 // deesc at it, and the pruning of old versions. Until COMMIT nothing is
 // visible to readers; a crash before it leaves the previous version.
 func (r *importRun) commit(ctx context.Context) error {
+	if err := r.stageEffective(ctx); err != nil {
+		return err
+	}
+	if err := r.preparePanel(ctx); err != nil {
+		return err
+	}
 	r.progress("writing", "", 0)
 	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
@@ -51,7 +57,7 @@ func (r *importRun) commit(ctx context.Context) error {
 			return fmt.Errorf("writing %s: %w", f.Table, err)
 		}
 	}
-	if err := r.buildPanel(ctx); err != nil {
+	if err := r.writePanel(ctx); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
@@ -91,33 +97,52 @@ func (r *importRun) commit(ctx context.Context) error {
 	return nil
 }
 
-// fillTable creates the new version's table for a contract file: from the
-// file just imported, else carried over from the previous version, else
-// empty (an optional file never supplied). Training hours are resolved
-// against this version's courses.
-func (r *importRun) fillTable(ctx context.Context, f contract.File) error {
-	target := r.schema + "." + f.Table
-	names, defs := storedColumns(f)
-	var from string
-	switch {
-	case r.loaded[f.Name] != nil && f.Name == "training":
-		from = "(SELECT * EXCLUDE (_problem) RENAME (hours AS hours_reported) FROM temp.typed_training)"
-	case r.loaded[f.Name] != nil:
-		from = "temp.typed_" + f.Name
-	case r.prev != nil:
-		from = r.prev.Schema + "." + f.Table
-	default:
-		return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", target, strings.Join(defs, ", ")))
-	}
-	if f.Name == "training" {
-		if r.loaded[f.Name] == nil {
-			from = "(SELECT * EXCLUDE (hours) FROM " + from + ")"
+// stageEffective defines, before the transaction, eff_NAME for every
+// contract file: what the new version's table will hold — the file just
+// imported, else the previous version's table, else an empty table — with
+// training hours resolved against the new version's courses. Reading
+// tables created inside a DuckDB transaction in joins is very slow, so
+// everything the new version is computed from is settled first.
+func (r *importRun) stageEffective(ctx context.Context) error {
+	for _, f := range contract.Files() {
+		names, defs := storedColumns(f)
+		eff := r.temp("eff_" + f.Name)
+		var stmt string
+		switch {
+		case f.Name == "training":
+			from := "(SELECT * EXCLUDE (_problem) RENAME (hours AS hours_reported) FROM typed_training)"
+			if r.loaded[f.Name] == nil && r.prev != nil {
+				from = "(SELECT * EXCLUDE (hours) FROM " + r.prev.Schema + ".training)"
+			} else if r.loaded[f.Name] == nil {
+				stmt = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", eff, strings.Join(defs, ", "))
+				break
+			}
+			stmt = fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT t.officer_id, t.course_id, t.completed_on,
+				coalesce(t.hours_reported, c.hours) AS hours, t.delivery, t.hours_reported
+				FROM %s t LEFT JOIN eff_courses c ON c.course_id = t.course_id`, eff, from)
+		case r.loaded[f.Name] != nil:
+			stmt = fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM typed_%s", eff, strings.Join(names, ", "), f.Name)
+		case r.prev != nil:
+			stmt = fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM %s.%s", eff, strings.Join(names, ", "), r.prev.Schema, f.Table)
+		default:
+			stmt = fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", eff, strings.Join(defs, ", "))
 		}
-		return r.exec(ctx, fmt.Sprintf(`CREATE TABLE %s AS SELECT t.officer_id, t.course_id, t.completed_on,
-			coalesce(t.hours_reported, c.hours) AS hours, t.delivery, t.hours_reported
-			FROM %s t LEFT JOIN %s.courses c ON c.course_id = t.course_id`, target, from, r.schema))
+		if err := r.exec(ctx, stmt); err != nil {
+			return fmt.Errorf("staging %s: %w", f.Table, err)
+		}
 	}
-	return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT %s FROM %s", target, strings.Join(names, ", "), from))
+	return nil
+}
+
+// fillTable creates the new version's table for a contract file from its
+// eff_NAME. Activity is the exception: its rows are the panel's reported
+// rows, so it is stored once, as the panel, and read through a view
+// (writePanel).
+func (r *importRun) fillTable(ctx context.Context, f contract.File) error {
+	if f.Name == "activity" {
+		return nil
+	}
+	return r.exec(ctx, fmt.Sprintf("CREATE TABLE %s.%s AS SELECT * FROM eff_%s", r.schema, f.Table, f.Name))
 }
 
 // viewNames returns the tables every dataset version has, by name: the
@@ -127,7 +152,7 @@ func viewNames() []string {
 	for _, f := range contract.Files() {
 		out = append(out, f.Table)
 	}
-	return append(out, "panel", "officer_courses", "panel_info")
+	return append(out, "panel", "officer_keys", "units", "divisions", "training_hours", "officer_courses", "panel_info")
 }
 
 // pointViews makes main.TABLE read schema.TABLE for every dataset table.

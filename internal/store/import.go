@@ -54,6 +54,8 @@ type importRun struct {
 	temps  []string
 	byRID  map[string][]*source // contract file → its sources, for mapping row ids back to lines
 
+	panelSelect string // the panel's SELECT over the temporary tables preparePanel made
+
 	number int    // the version being written (set by commit)
 	schema string // its schema, ds_NUMBER
 
@@ -131,8 +133,9 @@ func (r *importRun) temp(name string) string {
 
 func (r *importRun) dropTemps() {
 	ctx := context.Background()
-	for _, t := range r.temps {
-		_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t)
+	for i := len(r.temps) - 1; i >= 0; i-- {
+		_, _ = r.conn.ExecContext(ctx, "DROP VIEW IF EXISTS temp."+r.temps[i])
+		_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+r.temps[i])
 	}
 }
 

@@ -21,7 +21,7 @@ func TestPanelByHand(t *testing.T) {
 		}
 	}
 	var n, n1, n2, n3 int
-	q(`SELECT count(*), count(*) FILTER (WHERE officer_id = '0001'), count(*) FILTER (WHERE officer_id = '0002'), count(*) FILTER (WHERE officer_id = '0003') FROM panel`, &n, &n1, &n2, &n3)
+	q(`SELECT count(*), count(*) FILTER (WHERE officer_id = '0001'), count(*) FILTER (WHERE officer_id = '0002'), count(*) FILTER (WHERE officer_id = '0003') FROM panel JOIN officer_keys USING (officer_key)`, &n, &n1, &n2, &n3)
 	// 0002 separated 2024-01-31: 2023-04..2024-01 is 10 months.
 	if n != 34 || n1 != 12 || n2 != 10 || n3 != 12 {
 		t.Errorf("rows = %d (%d, %d, %d), want 34 (12, 10, 12)", n, n1, n2, n3)
@@ -34,13 +34,13 @@ func TestPanelByHand(t *testing.T) {
 	// 0001 completed ICAT (16 h, de-escalation) on 2023-05-10: trained from May inclusive.
 	var apr, may, mar float64
 	q(`SELECT max(deesc_hours_cum) FILTER (WHERE month = '2023-04-01'), max(deesc_hours_cum) FILTER (WHERE month = '2023-05-01'),
-		max(deesc_hours_12m) FILTER (WHERE month = '2024-03-01') FROM panel WHERE officer_id = '0001'`, &apr, &may, &mar)
+		max(deesc_hours_12m) FILTER (WHERE month = '2024-03-01') FROM panel JOIN officer_keys USING (officer_key) WHERE officer_id = '0001'`, &apr, &may, &mar)
 	if apr != 0 || may != 16 || mar != 16 {
 		t.Errorf("0001 de-escalation hours: Apr %v May %v Mar %v, want 0 16 16", apr, may, mar)
 	}
 	// 0003's IMIM (use-of-force) 7.5 h on 2024-01-15.
 	var dec, jan float64
-	q(`SELECT max(uof_hours_cum) FILTER (WHERE month = '2023-12-01'), max(uof_hours_12m) FILTER (WHERE month = '2024-01-01') FROM panel WHERE officer_id = '0003'`, &dec, &jan)
+	q(`SELECT max(uof_hours_cum) FILTER (WHERE month = '2023-12-01'), max(uof_hours_12m) FILTER (WHERE month = '2024-01-01') FROM panel JOIN officer_keys USING (officer_key) WHERE officer_id = '0003'`, &dec, &jan)
 	if dec != 0 || jan != 7.5 {
 		t.Errorf("0003 use-of-force hours: Dec %v Jan %v, want 0 7.5", dec, jan)
 	}
