@@ -6,5 +6,9 @@ import "github.com/gofiber/fiber/v2"
 func (s *Server) routes(app *fiber.App) {
 	api := app.Group("/api")
 	api.Get("/health", s.health)
+	api.Get("/compliance", s.compliance)
+	api.Get("/outcomes", s.outcomes)
+	api.Get("/force/matrix", s.forceMatrix)
+	api.Get("/disparities", s.disparities)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint: "+c.Path()) })
 }

@@ -14,7 +14,12 @@ import (
 // Options configures the server.
 type Options struct {
 	Log     *slog.Logger
-	Version string // deesc's build version, shown by /api/health
+	Version string           // deesc's build version, shown by /api/health
+	Now     func() time.Time // the clock, for "today" defaults; nil = time.Now
+	// Privacy thresholds: counts from 1 to MinCell-1 are suppressed, and
+	// rates on fewer than UnstableEvents events are flagged unstable.
+	MinCell        int64
+	UnstableEvents int64
 }
 
 // Server holds what handlers need.
@@ -29,6 +34,15 @@ func New(st *store.Store, opt Options) *fiber.App {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MinCell == 0 {
+		opt.MinCell = 10
+	}
+	if opt.UnstableEvents == 0 {
+		opt.UnstableEvents = 20
+	}
 	s := &Server{store: st, opt: opt, log: opt.Log}
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
@@ -41,4 +55,10 @@ func New(st *store.Store, opt Options) *fiber.App {
 	app.Use(recover.New())
 	s.routes(app)
 	return app
+}
+
+// today returns the current date (UTC midnight) by the server's clock.
+func (s *Server) today() time.Time {
+	y, m, d := s.opt.Now().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -87,6 +87,9 @@ func (r *importRun) commit(ctx context.Context) error {
 	if err := r.pointViews(ctx, r.schema); err != nil {
 		return err
 	}
+	if err := r.createMacros(ctx); err != nil {
+		return err
+	}
 	if err := r.prune(ctx); err != nil {
 		return err
 	}

@@ -83,3 +83,27 @@ func TestPanelFromActivity(t *testing.T) {
 		t.Errorf("rows %d calls %d known %d complaints outside %d; want 3 17 2 1", n, calls, known, outside)
 	}
 }
+
+// TestQueriesPrepare prepares every embedded named query against the real
+// schema of an imported dataset, so broken SQL fails here.
+func TestQueriesPrepare(t *testing.T) {
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, minimal())); err != nil {
+		t.Fatal(err)
+	}
+	all := s.Queries().All()
+	if len(all) < 8 {
+		t.Fatalf("only %d queries", len(all))
+	}
+	for _, q := range all {
+		stmt, err := s.DB().PrepareContext(context.Background(), q.SQL)
+		if err != nil {
+			t.Errorf("%s: %v", q.Name, err)
+			continue
+		}
+		stmt.Close()
+		if len(q.Columns) == 0 || len(q.Roles) == 0 {
+			t.Errorf("%s: header declares no columns or roles", q.Name)
+		}
+	}
+}

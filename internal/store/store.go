@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"deesc/queries"
 )
 
 // Options configures how the database is opened.
@@ -28,6 +30,7 @@ type Options struct {
 // serialised.
 type Store struct {
 	db       *sql.DB
+	q        *queries.Catalogue
 	path     string
 	opt      Options
 	importMu sync.Mutex
@@ -67,7 +70,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store.Open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, path: path, opt: opt}
+	s := &Store{db: db, path: path, opt: opt, q: queries.MustLoad()}
 	if !opt.ReadOnly {
 		if err := s.migrate(ctx); err != nil {
 			db.Close()
@@ -79,6 +82,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 
 // DB returns the underlying handle, for benchmarks and tests that time raw SQL.
 func (s *Store) DB() *sql.DB { return s.db }
+
+// Queries returns the catalogue of named queries the store runs.
+func (s *Store) Queries() *queries.Catalogue { return s.q }
 
 // Path returns the database file, or "" for an in-memory database.
 func (s *Store) Path() string { return s.path }

@@ -1,0 +1,33 @@
+package store
+
+import "context"
+
+// complianceStatusMacro defines compliance_status(as_of): for each course with
+// a recertification period and each officer in service on as_of, the last
+// completion on or before as_of, when it expires (completion + recert_days;
+// hire + recert_days if never completed) and the days left (negative when
+// overdue). A mandatory course applies to every officer in service; a
+// course that is not mandatory (a weapon qualification, say) applies to the
+// officers who have completed it at least once. The compliance queries in
+// queries/ all read it, so the rule is written once.
+const complianceStatusMacro = `CREATE OR REPLACE MACRO main.compliance_status(as_of) AS TABLE
+WITH inservice AS (
+	SELECT officer_id, unit, division, hire_date FROM main.officers
+	WHERE hire_date <= as_of AND (separation_date IS NULL OR separation_date >= as_of)
+),
+rc AS (SELECT course_id, title, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory FROM main.courses WHERE recert_days IS NOT NULL),
+last AS (
+	SELECT t.officer_id, t.course_id, max(t.completed_on) AS last_completed FROM main.training t
+	WHERE t.completed_on <= as_of AND t.course_id IN (SELECT course_id FROM rc) GROUP BY ALL
+)
+SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.unit, i.division, l.last_completed,
+	CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE) AS expires_on,
+	CAST(date_diff('day', as_of, CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE)) AS INTEGER) AS days_left
+FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_id = i.officer_id AND l.course_id = rc.course_id
+WHERE rc.mandatory OR l.last_completed IS NOT NULL`
+
+// createMacros (re)defines the macros over the main views; it runs after
+// the views exist, inside the import transaction.
+func (r *importRun) createMacros(ctx context.Context) error {
+	return r.exec(ctx, complianceStatusMacro)
+}

@@ -1,0 +1,24 @@
+-- name: disparities
+-- title: Use-of-force incidents by subject race or gender
+-- description: Use-of-force incidents counted once each by a subject attribute (blank = "unknown"), with the incidents
+-- description: in which the subject was injured, in a period.
+-- param: by enum(subject_race|subject_gender) = subject_race : the subject attribute
+-- param: from month = '' : first month (blank = the data's first)
+-- param: to month = '' : last month (blank = the data's last)
+-- param: unit text = '' : only this unit (blank = all)
+-- param: division text = '' : only this division (blank = all)
+-- columns: grp, incidents, subject_injured
+-- roles: leadership, evaluator, auditor, admin
+WITH f AS (
+	SELECT f.* FROM use_of_force f JOIN officers o ON o.officer_id = f.officer_id
+	WHERE ($from = '' OR f.occurred_on >= CAST($from || '-01' AS DATE))
+		AND ($to = '' OR f.occurred_on < CAST($to || '-01' AS DATE) + INTERVAL 1 MONTH)
+		AND ($unit = '' OR coalesce(f.unit, o.unit) = $unit) AND ($division = '' OR o.division = $division)
+),
+i AS (
+	SELECT incident_id, max(CASE $by WHEN 'subject_race' THEN subject_race ELSE subject_gender END) AS grp,
+		bool_or(subject_injured) AS injured
+	FROM f GROUP BY incident_id
+)
+SELECT coalesce(grp, 'unknown') AS grp, count(*) AS incidents, count(*) FILTER (WHERE injured) AS subject_injured
+FROM i GROUP BY ALL ORDER BY incidents DESC, grp

@@ -1,0 +1,31 @@
+-- name: force_factors
+-- title: Situational factors of use-of-force incidents by highest response
+-- description: Use-of-force incidents counted once each, by whether the subject was in a mental-health crisis, had used
+-- description: substances or had a weapon (yes, no, unknown), and by the highest response any officer used.
+-- param: from month = '' : first month (blank = the data's first)
+-- param: to month = '' : last month (blank = the data's last)
+-- param: unit text = '' : only this unit (blank = all)
+-- param: division text = '' : only this division (blank = all)
+-- columns: factor, value, response, incidents
+-- roles: leadership, evaluator, auditor, admin
+WITH f AS (
+	SELECT f.* FROM use_of_force f JOIN officers o ON o.officer_id = f.officer_id
+	WHERE ($from = '' OR f.occurred_on >= CAST($from || '-01' AS DATE))
+		AND ($to = '' OR f.occurred_on < CAST($to || '-01' AS DATE) + INTERVAL 1 MONTH)
+		AND ($unit = '' OR coalesce(f.unit, o.unit) = $unit) AND ($division = '' OR o.division = $division)
+),
+i AS (
+	SELECT incident_id, bool_or(mental_health_crisis) AS mental_health_crisis, bool_or(substance_use) AS substance_use,
+		bool_or(subject_weapon) AS subject_weapon,
+		max(list_position(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'], response)) AS r
+	FROM f GROUP BY incident_id
+),
+u AS (
+	UNPIVOT (SELECT incident_id, r, coalesce(CAST(mental_health_crisis AS VARCHAR), 'unknown') AS mental_health_crisis,
+		coalesce(CAST(substance_use AS VARCHAR), 'unknown') AS substance_use, coalesce(CAST(subject_weapon AS VARCHAR), 'unknown') AS subject_weapon FROM i)
+	ON mental_health_crisis, substance_use, subject_weapon INTO NAME factor VALUE v
+)
+SELECT factor, CASE v WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' ELSE 'unknown' END AS value,
+	coalesce(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'][r], 'unknown') AS response,
+	count(*) AS incidents
+FROM u GROUP BY ALL ORDER BY factor, value, response

@@ -1,0 +1,33 @@
+-- name: hours_balance
+-- title: De-escalation and use-of-force training hours per officer-year, by unit
+-- description: Hours of de-escalation-category and use-of-force-category training completed by each unit's officers
+-- description: in the twelve months to as_of, per officer-year of service in those months (the categories are those
+-- description: the dataset's panel was built with).
+-- param: as_of date = today : the end of the twelve months
+-- param: unit text = '' : only this unit (blank = all)
+-- param: division text = '' : only this division (blank = all)
+-- columns: division, unit, officer_years, deescalation_hours, use_of_force_hours
+-- roles: leadership, evaluator, auditor, admin
+WITH span AS (
+	SELECT CAST(date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 11 MONTH AS DATE) AS first_month,
+		CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE) AS last_month
+),
+info AS (SELECT deescalation_categories AS dc, use_of_force_categories AS uc FROM panel_info),
+exposure AS (
+	SELECT unit_key, sum(exposure) AS officer_years FROM panel, span
+	WHERE month BETWEEN span.first_month AND span.last_month GROUP BY ALL
+),
+hours AS (
+	SELECT u.unit_key,
+		coalesce(sum(t.hours) FILTER (WHERE list_contains(info.dc, replace(replace(lower(c.category), '_', '-'), ' ', '-'))), 0) AS deescalation_hours,
+		coalesce(sum(t.hours) FILTER (WHERE list_contains(info.uc, replace(replace(lower(c.category), '_', '-'), ' ', '-'))), 0) AS use_of_force_hours
+	FROM training t JOIN courses c ON c.course_id = t.course_id JOIN officers o ON o.officer_id = t.officer_id
+	JOIN units u ON u.unit = o.unit AND u.division = o.division, span, info
+	WHERE t.completed_on BETWEEN span.first_month AND CAST($as_of AS DATE)
+	GROUP BY ALL
+)
+SELECT u.division, u.unit, e.officer_years, coalesce(h.deescalation_hours, 0) AS deescalation_hours,
+	coalesce(h.use_of_force_hours, 0) AS use_of_force_hours
+FROM units u JOIN exposure e ON e.unit_key = u.unit_key LEFT JOIN hours h ON h.unit_key = u.unit_key
+WHERE ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+ORDER BY u.division, u.unit
