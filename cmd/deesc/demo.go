@@ -94,7 +94,7 @@ func ensureDemo(ctx context.Context, cfg config.Config, st *store.Store, log *sl
 		return fmt.Errorf("demo: %w", err)
 	}
 	source := fmt.Sprintf("demo: %d officers × %d years to %s, seed %d", d.Officers, d.Years, d.End.Format("2006-01"), d.Seed)
-	v, err := st.Import(ctx, dir, store.ImportOptions{Source: source, MaxErrors: cfg.Import.MaxErrors})
+	v, err := st.Import(ctx, dir, store.ImportOptions{Source: source, MaxErrors: cfg.Import.MaxErrors, Panel: panelOptions(cfg)})
 	if err != nil {
 		return fmt.Errorf("demo import: %w", err)
 	}

@@ -55,7 +55,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func importDir(ctx context.Context, st *store.Store, cfg config.Config, dir, source string, w io.Writer, log *slog.Logger) (store.Version, error) {
 	v, err := st.Import(ctx, dir, store.ImportOptions{
 		Files: cfg.Import.Files, MaxErrors: cfg.Import.MaxErrors, Source: source,
-		Progress: progressPrinter(w), Log: log,
+		Progress: progressPrinter(w), Log: log, Panel: panelOptions(cfg),
 	})
 	var ve *store.ValidationError
 	if errors.As(err, &ve) {
@@ -111,4 +111,9 @@ func thousands(n int64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// panelOptions returns the panel configuration of cfg.
+func panelOptions(cfg config.Config) store.PanelOptions {
+	return store.PanelOptions{DeescalationCategories: cfg.Analysis.DeescalationCategories, UseOfForceCategories: cfg.Analysis.UseOfForceCategories}
 }

@@ -50,7 +50,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := ensureDemo(ctx, cfg, st, log); err != nil {
 		return err
 	}
-	app := server.New(st, server.Options{Log: log, Version: version})
+	app := server.New(st, server.Options{Log: log, Version: version,
+		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("deesc is serving", "url", "http://"+ln.Addr().String()+"/", "db", cfg.Database.Path)

@@ -21,7 +21,16 @@ type Config struct {
 	Demo     Demo     `mapstructure:"demo"`
 	Import   Import   `mapstructure:"import"`
 	Analysis Analysis `mapstructure:"analysis"`
+	Privacy  Privacy  `mapstructure:"privacy"`
 	Log      Log      `mapstructure:"log"`
+}
+
+// Privacy configures small-cell protection in aggregate answers.
+type Privacy struct {
+	// MinCell: counts from 1 to MinCell-1 are suppressed.
+	MinCell int `mapstructure:"min_cell"`
+	// UnstableEvents: rates resting on fewer events are flagged unstable.
+	UnstableEvents int `mapstructure:"unstable_events"`
 }
 
 // Server configures the HTTP listener.
@@ -71,6 +80,9 @@ type FileMapping struct {
 type Analysis struct {
 	DeescalationCategories []string `mapstructure:"deescalation_categories"`
 	UseOfForceCategories   []string `mapstructure:"use_of_force_categories"`
+	// DoseBins are the upper edges of the dose-response bins of trailing
+	// de-escalation hours: [0, 8, 16, 40] makes 0, (0, 8], (8, 16], (16, 40], over 40.
+	DoseBins []float64 `mapstructure:"dose_bins"`
 }
 
 // Log configures logging.
@@ -89,8 +101,10 @@ func Defaults() Config {
 		Analysis: Analysis{
 			DeescalationCategories: []string{"de-escalation", "crisis-intervention"},
 			UseOfForceCategories:   []string{"use-of-force", "firearms"},
+			DoseBins:               []float64{0, 8, 16, 40},
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
+		Log:     Log{Format: "text", Level: "info"},
 	}
 }
 
@@ -162,6 +176,9 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("import.files", d.Import.Files)
 	v.SetDefault("analysis.deescalation_categories", d.Analysis.DeescalationCategories)
 	v.SetDefault("analysis.use_of_force_categories", d.Analysis.UseOfForceCategories)
+	v.SetDefault("analysis.dose_bins", d.Analysis.DoseBins)
+	v.SetDefault("privacy.min_cell", d.Privacy.MinCell)
+	v.SetDefault("privacy.unstable_events", d.Privacy.UnstableEvents)
 	v.SetDefault("log.format", d.Log.Format)
 	v.SetDefault("log.level", d.Log.Level)
 }
@@ -185,6 +202,17 @@ func (c Config) Validate() error {
 	}
 	if c.Import.MaxErrors < 1 {
 		return fmt.Errorf("import.max_errors: must be at least 1 (got %d)", c.Import.MaxErrors)
+	}
+	if c.Privacy.MinCell < 1 || c.Privacy.UnstableEvents < 0 {
+		return fmt.Errorf("privacy: min_cell must be ≥ 1 and unstable_events ≥ 0 (got %d, %d)", c.Privacy.MinCell, c.Privacy.UnstableEvents)
+	}
+	if len(c.Analysis.DoseBins) == 0 || c.Analysis.DoseBins[0] != 0 {
+		return fmt.Errorf("analysis.dose_bins: must start with 0 (got %v)", c.Analysis.DoseBins)
+	}
+	for i := 1; i < len(c.Analysis.DoseBins); i++ {
+		if c.Analysis.DoseBins[i] <= c.Analysis.DoseBins[i-1] {
+			return fmt.Errorf("analysis.dose_bins: edges must increase (got %v)", c.Analysis.DoseBins)
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

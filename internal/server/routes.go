@@ -10,5 +10,6 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/outcomes", s.outcomes)
 	api.Get("/force/matrix", s.forceMatrix)
 	api.Get("/disparities", s.disparities)
+	api.Get("/dose", s.dose)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint: "+c.Path()) })
 }

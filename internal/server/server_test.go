@@ -234,6 +234,8 @@ func TestBadParameters(t *testing.T) {
 		"/api/disparities?by=shoe_size":         "by",
 		"/api/disparities?outcome=complaints":   "outcome",
 		"/api/compliance?months=0":              "months",
+		"/api/dose?window=0":                    "window",
+		"/api/dose?outcome=arrests":             "outcome",
 	} {
 		v := get(t, app, path, 400)
 		if v["param"] != param || !strings.Contains(v["error"].(string), param) {
@@ -290,6 +292,8 @@ func TestDemoGolden(t *testing.T) {
 		"demo_force_matrix":       "/api/force/matrix",
 		"demo_disparities_race":   "/api/disparities?outcome=force&by=subject_race",
 		"demo_disparities_gender": "/api/disparities?outcome=force&by=subject_gender",
+		"demo_dose":               "/api/dose?outcome=force",
+		"demo_dose_window6":       "/api/dose?outcome=complaints&window=6",
 	} {
 		golden(t, name, get(t, app, path, 200))
 	}

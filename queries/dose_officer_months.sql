@@ -1,0 +1,31 @@
+-- name: dose_officer_months
+-- title: Officer-months with trailing de-escalation hours
+-- description: One row per officer-month of the panel in the period: the officer's de-escalation training hours
+-- description: completed in the trailing window of months (the month itself and the window-1 before it), and the month's
+-- description: count of the outcome. The input of the dose-response analysis.
+-- param: outcome enum(force|complaints|sustained-complaints|injuries|subject-injuries) = force : the outcome
+-- param: window int = 12 : trailing months of training counted
+-- param: from month = '' : first month (blank = the data's first)
+-- param: to month = '' : last month (blank = the data's last)
+-- param: unit text = '' : only this unit (blank = all)
+-- param: division text = '' : only this division (blank = all)
+-- columns: officer_key, month, month_index, hours, events, exposure
+-- roles: evaluator, auditor, admin
+WITH info AS (SELECT deescalation_categories AS dc FROM panel_info),
+deesc AS (
+	SELECT k.officer_key, h.month, sum(sum(h.hours)) OVER (PARTITION BY k.officer_key ORDER BY h.month) AS cum
+	FROM training_hours h JOIN officer_keys k ON k.officer_id = h.officer_id, info
+	WHERE list_contains(info.dc, replace(replace(lower(h.category), '_', '-'), ' ', '-'))
+	GROUP BY k.officer_key, h.month
+),
+p AS (
+	SELECT p.officer_key, p.month, p.exposure, p.deesc_hours_cum,
+		CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
+			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END AS events
+	FROM panel p JOIN units u ON u.unit_key = p.unit_key
+	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
+		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+)
+SELECT p.officer_key, p.month, CAST(year(p.month) * 12 + month(p.month) - 1 AS INTEGER) AS month_index,
+	p.deesc_hours_cum - coalesce(d.cum, 0) AS hours, p.events, p.exposure
+FROM p ASOF LEFT JOIN deesc d ON d.officer_key = p.officer_key AND d.month <= p.month - to_months(CAST($window AS INTEGER))
