@@ -14,7 +14,7 @@ WITH span AS (
 ),
 info AS (SELECT deescalation_categories AS dc, use_of_force_categories AS uc FROM panel_info),
 exposure AS (
-	SELECT unit_key, sum(exposure) AS officer_years FROM panel, span
+	SELECT unit_key, count(*) / 12.0 AS officer_years FROM panel, span
 	WHERE month BETWEEN span.first_month AND span.last_month GROUP BY ALL
 ),
 hours AS (

@@ -25,7 +25,7 @@ g AS (
 		exposure, calls, n_force, n_reviewed, n_commendations, n_deesc_commendations
 	FROM p
 )
-SELECT grp, sum(events) AS events, count(*) AS officer_months, sum(exposure) AS officer_years,
+SELECT grp, sum(events) AS events, count(*) AS officer_months, count(*) / 12.0 AS officer_years,
 	coalesce(sum(events) FILTER (WHERE calls IS NOT NULL), 0) AS events_with_calls, coalesce(sum(calls), 0) AS calls,
 	sum(n_force) AS force_incidents, sum(n_reviewed) AS reviewed, sum(n_commendations) AS commendations,
 	sum(n_deesc_commendations) AS deescalation_commendations

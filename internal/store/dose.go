@@ -85,7 +85,7 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 	}
 	d.FirstMonth, d.Months = first.Int32, int(last.Int32-first.Int32)+1
 	rows, err := conn.QueryContext(ctx, `SELECT CASE WHEN hours <= 0 THEN 0 ELSE len(list_filter($edges, e -> e < hours)) END AS bin,
-		sum(events), count(*), sum(exposure) FROM dose_rows GROUP BY bin ORDER BY bin`, sql.Named("edges", q.Edges))
+		sum(events), count(*), count(*) / 12.0 FROM dose_rows GROUP BY bin ORDER BY bin`, sql.Named("edges", q.Edges))
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose bins: %w", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		d.Bins = append(d.Bins, b)
 	}
 	rows.Close()
-	rows, err = conn.QueryContext(ctx, `SELECT month_index - ?, hours, sum(events), sum(exposure) FROM dose_rows GROUP BY ALL ORDER BY 1, 2`, d.FirstMonth)
+	rows, err = conn.QueryContext(ctx, `SELECT month_index - ?, hours, sum(events), count(*) / 12.0 FROM dose_rows GROUP BY ALL ORDER BY 1, 2`, d.FirstMonth)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose cells: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		d.Cells.Events, d.Cells.Exposure = append(d.Cells.Events, y), append(d.Cells.Exposure, e)
 	}
 	rows.Close()
-	rows, err = conn.QueryContext(ctx, `SELECT avg(hours), sum(events), sum(exposure) FROM dose_rows GROUP BY officer_key ORDER BY officer_key`)
+	rows, err = conn.QueryContext(ctx, `SELECT avg(hours), sum(events), count(*) / 12.0 FROM dose_rows GROUP BY officer_key ORDER BY officer_key`)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose officers: %w", err)
 	}
