@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"deesc/internal/demo"
+	"deesc/internal/store"
+)
+
+// BenchmarkEndpoints generates a demo dataset of DEESC_BENCH_OFFICERS
+// officers (default 100,000) × DEESC_BENCH_YEARS years (default 10),
+// imports it (reporting the import and panel build times), and times every
+// Analytics endpoint:
+//
+//	go test ./internal/server -run '^$' -bench Endpoints -benchtime 5x
+func BenchmarkEndpoints(b *testing.B) {
+	officers, years := envInt(b, "DEESC_BENCH_OFFICERS", 100000), envInt(b, "DEESC_BENCH_YEARS", 10)
+	dir := b.TempDir()
+	o := demo.DefaultOptions()
+	o.Officers, o.Years, o.End = officers, years, time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	if _, err := demo.Write(dir, o); err != nil {
+		b.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.duckdb"), store.Options{KeepVersions: 1, MemoryLimit: "4GB"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var panelStart, done time.Time
+	start := time.Now()
+	v, err := st.Import(context.Background(), dir, store.ImportOptions{Now: time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC),
+		Progress: func(p store.Progress) {
+			switch p.Phase {
+			case "panel":
+				panelStart = time.Now()
+			case "done":
+				done = time.Now()
+			}
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows int64
+	for _, f := range v.Files {
+		rows += f.Rows
+	}
+	fmt.Fprintf(os.Stderr, "import: %d officers × %d years, %d rows in %.1fs (%.0f rows/s); panel from build to commit %.1fs\n",
+		officers, years, rows, done.Sub(start).Seconds(), float64(rows)/done.Sub(start).Seconds(), done.Sub(panelStart).Seconds())
+	app := New(st, Options{Now: func() time.Time { return time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC) }})
+	for _, ep := range []struct{ name, path string }{
+		{"compliance", "/api/compliance?as_of=2025-12-31"},
+		{"outcomes_division", "/api/outcomes?outcome=force&group_by=division"},
+		{"outcomes_month", "/api/outcomes?outcome=complaints&group_by=month&from=2021-01&to=2025-12"},
+		{"force_matrix", "/api/force/matrix"},
+		{"disparities", "/api/disparities?by=subject_race"},
+		{"dose", "/api/dose?outcome=force"},
+	} {
+		b.Run(ep.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				resp, err := app.Test(httptest.NewRequest("GET", ep.path, nil), -1)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("%s: %v %v", ep.path, err, resp.StatusCode)
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		return n
+	}
+	return def
+}
