@@ -285,6 +285,16 @@ func TestDemoGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	app, _ := newTestServer(t, dir)
+	// Two independent routes to the same figure: the trend's last point (an
+	// interval computation over all completions) and the status counts on
+	// as_of (the compliance_status macro).
+	c := get(t, app, "/api/compliance?as_of=2025-05-31&months=3", 200)
+	overall := c["overall"].(map[string]any)
+	trend := c["trend"].([]any)
+	last := trend[len(trend)-1].(map[string]any)
+	if last["officers"] != overall["officers"] || last["current"] != overall["current"] {
+		t.Errorf("trend on as_of %v differs from the status counts %v", last, overall)
+	}
 	for name, path := range map[string]string{
 		"demo_compliance":         "/api/compliance?as_of=2025-05-31&overdue_limit=20&months=12",
 		"demo_outcomes_division":  "/api/outcomes?outcome=force&group_by=division",
