@@ -22,11 +22,13 @@ func storedColumns(f contract.File) (names, defs []string) {
 	return names, defs
 }
 
-// commit writes the new dataset version in one transaction: a schema of
-// its own holding every table (imported, carried over from the previous
-// version, or empty), the version record, the views that point the rest of
-// deesc at it, and the pruning of old versions. Until COMMIT nothing is
-// visible to readers; a crash before it leaves the previous version.
+// commit writes the new dataset version. Its tables go into a schema of
+// its own, written outside any transaction (DuckDB writes a large table
+// inside a transaction at about half speed); nothing reads that schema until
+// one short transaction records the version and points the views at it.
+// A crash before that COMMIT leaves the previous version current and the
+// new schema an orphan, which the next import drops (dropOrphans); so the
+// database always holds the previous dataset or the new one, never a mix.
 func (r *importRun) commit(ctx context.Context) error {
 	if err := r.stageEffective(ctx); err != nil {
 		return err
@@ -35,19 +37,20 @@ func (r *importRun) commit(ctx context.Context) error {
 		return err
 	}
 	r.progress("writing", "", 0)
-	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+	if err := r.dropOrphans(ctx); err != nil {
 		return err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_, _ = r.conn.ExecContext(context.Background(), "ROLLBACK")
-		}
-	}()
 	if err := r.conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) + 1 FROM dataset_versions`).Scan(&r.number); err != nil {
 		return err
 	}
 	r.schema = fmt.Sprintf("ds_%d", r.number)
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = r.conn.ExecContext(context.Background(), "ROLLBACK")
+			_, _ = r.conn.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+r.schema+" CASCADE")
+		}
+	}()
 	if err := r.exec(ctx, "CREATE SCHEMA "+r.schema); err != nil {
 		return err
 	}
@@ -58,6 +61,10 @@ func (r *importRun) commit(ctx context.Context) error {
 		}
 	}
 	if err := r.writePanel(ctx); err != nil {
+		return err
+	}
+	r.progress("committing", "", 0)
+	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
@@ -97,6 +104,33 @@ func (r *importRun) commit(ctx context.Context) error {
 		return err
 	}
 	committed = true
+	return nil
+}
+
+// dropOrphans drops dataset schemas that no version record names: the
+// tables of an import that stopped before its commit.
+func (r *importRun) dropOrphans(ctx context.Context) error {
+	rows, err := r.conn.QueryContext(ctx, `SELECT schema_name FROM duckdb_schemas()
+		WHERE database_name = current_database() AND regexp_full_match(schema_name, 'ds_[0-9]+')
+		AND schema_name NOT IN (SELECT schema_name FROM dataset_versions WHERE kept)`)
+	if err != nil {
+		return err
+	}
+	var orphans []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		orphans = append(orphans, s)
+	}
+	rows.Close()
+	for _, s := range orphans {
+		if err := r.exec(ctx, "DROP SCHEMA "+s+" CASCADE"); err != nil {
+			return fmt.Errorf("dropping the unfinished import %s: %w", s, err)
+		}
+	}
 	return nil
 }
 

@@ -107,3 +107,28 @@ func TestQueriesPrepare(t *testing.T) {
 		}
 	}
 }
+
+// TestImportDropsOrphanSchema: tables left by an import that died before its
+// commit are invisible and are dropped by the next import.
+func TestImportDropsOrphanSchema(t *testing.T) {
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, minimal())); err != nil {
+		t.Fatal(err)
+	}
+	before := fingerprint(t, s)
+	// What a kill -9 during the writing phase leaves behind.
+	if _, err := s.DB().Exec(`CREATE SCHEMA ds_2; CREATE TABLE ds_2.officers AS SELECT * FROM officers LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if after := fingerprint(t, s); after != before {
+		t.Fatalf("an orphan schema changed what is served")
+	}
+	v, err := importDir(t, s, writeFiles(t, minimal()))
+	if err != nil || v.Number != 2 {
+		t.Fatalf("import after a crash: %+v %v", v, err)
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM officers`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("officers %d %v", n, err)
+	}
+}
