@@ -110,28 +110,36 @@ func (r *importRun) commit(ctx context.Context) error {
 // dropOrphans drops dataset schemas that no version record names: the
 // tables of an import that stopped before its commit.
 func (r *importRun) dropOrphans(ctx context.Context) error {
-	rows, err := r.conn.QueryContext(ctx, `SELECT schema_name FROM duckdb_schemas()
+	orphans, err := queryStrings(ctx, r.conn, `SELECT schema_name FROM duckdb_schemas()
 		WHERE database_name = current_database() AND regexp_full_match(schema_name, 'ds_[0-9]+')
 		AND schema_name NOT IN (SELECT schema_name FROM dataset_versions WHERE kept)`)
 	if err != nil {
 		return err
 	}
-	var orphans []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
-		orphans = append(orphans, s)
-	}
-	rows.Close()
 	for _, s := range orphans {
 		if err := r.exec(ctx, "DROP SCHEMA "+s+" CASCADE"); err != nil {
 			return fmt.Errorf("dropping the unfinished import %s: %w", s, err)
 		}
 	}
 	return nil
+}
+
+// queryStrings returns the first column of a query's rows.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // stageEffective defines, before the transaction, eff_NAME for every
@@ -205,20 +213,10 @@ func (r *importRun) pointViews(ctx context.Context, schema string) error {
 // prune drops the tables of versions beyond the newest KeepVersions; their
 // records (and file hashes) stay so that every version can be named.
 func (r *importRun) prune(ctx context.Context) error {
-	rows, err := r.conn.QueryContext(ctx, `SELECT schema_name FROM dataset_versions WHERE kept ORDER BY version DESC OFFSET ?`, r.s.opt.KeepVersions)
+	drop, err := queryStrings(ctx, r.conn, `SELECT schema_name FROM dataset_versions WHERE kept ORDER BY version DESC OFFSET ?`, r.s.opt.KeepVersions)
 	if err != nil {
 		return err
 	}
-	var drop []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
-		drop = append(drop, s)
-	}
-	rows.Close()
 	for _, s := range drop {
 		if err := r.exec(ctx, "DROP SCHEMA IF EXISTS "+s+" CASCADE"); err != nil {
 			return err

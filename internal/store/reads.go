@@ -193,26 +193,17 @@ func (s *Store) Names(ctx context.Context) (Names, error) {
 	if _, err := s.CurrentVersion(ctx); err != nil {
 		return n, err
 	}
-	for _, q := range []struct {
-		sql  string
-		dest *[]string
-	}{{"SELECT DISTINCT unit FROM units ORDER BY 1", &n.Units}, {"SELECT division FROM divisions ORDER BY 1", &n.Divisions},
-		{"SELECT course_id FROM courses ORDER BY 1", &n.Courses}} {
-		rows, err := s.db.QueryContext(ctx, q.sql)
-		if err != nil {
-			return n, fmt.Errorf("store.Names: %w", err)
-		}
-		for rows.Next() {
-			var v string
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
-				return n, err
-			}
-			*q.dest = append(*q.dest, v)
-		}
-		rows.Close()
+	var err error
+	if n.Units, err = queryStrings(ctx, s.db, "SELECT DISTINCT unit FROM units ORDER BY 1"); err != nil {
+		return n, fmt.Errorf("store.Names: %w", err)
 	}
-	err := s.db.QueryRowContext(ctx, "SELECT start_month, end_month FROM panel_info").Scan(&n.First, &n.Last)
+	if n.Divisions, err = queryStrings(ctx, s.db, "SELECT division FROM divisions ORDER BY 1"); err != nil {
+		return n, fmt.Errorf("store.Names: %w", err)
+	}
+	if n.Courses, err = queryStrings(ctx, s.db, "SELECT course_id FROM courses ORDER BY 1"); err != nil {
+		return n, fmt.Errorf("store.Names: %w", err)
+	}
+	err = s.db.QueryRowContext(ctx, "SELECT start_month, end_month FROM panel_info").Scan(&n.First, &n.Last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, ErrNoDataset
 	}
