@@ -60,6 +60,9 @@ func (r *importRun) commit(ctx context.Context) error {
 			return fmt.Errorf("writing %s: %w", f.Table, err)
 		}
 	}
+	// The typed files are stored now; freeing their memory before the
+	// panel, the largest write, keeps it within DuckDB's memory limit.
+	r.releaseStaging(ctx)
 	if err := r.writePanel(ctx); err != nil {
 		return err
 	}
@@ -105,6 +108,16 @@ func (r *importRun) commit(ctx context.Context) error {
 	}
 	committed = true
 	return nil
+}
+
+// releaseStaging drops the temporary tables the panel does not read: the
+// typed files and their eff_ views and copies.
+func (r *importRun) releaseStaging(ctx context.Context) {
+	for _, f := range contract.Files() {
+		_, _ = r.conn.ExecContext(ctx, "DROP VIEW IF EXISTS temp.eff_"+f.Name)
+		_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.eff_"+f.Name)
+		_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.typed_"+f.Name)
+	}
 }
 
 // dropOrphans drops dataset schemas that no version record names: the
