@@ -59,6 +59,7 @@ const usage = `deesc — training compliance and outcome analytics
   deesc import DIR     validate the files in DIR and replace those tables
   deesc demo DIR       write a synthetic demo dataset to DIR
   deesc versions       list the dataset versions
+  deesc analyze KIND   print an analysis (cohorts, staggered, prepost, dose) as JSON
 
 Common flags: --config FILE (default ./config.yaml), --db FILE (default data/deesc.duckdb).
 Run 'deesc COMMAND --help' for the flags of a command.`
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdDemo(args, stdout, stderr)
 	case "versions":
 		return cmdVersions(ctx, args, stdout, stderr)
+	case "analyze":
+		return cmdAnalyze(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -11,5 +11,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/force/matrix", s.forceMatrix)
 	api.Get("/disparities", s.disparities)
 	api.Get("/dose", s.dose)
+	api.Get("/cohorts", s.cohorts)
+	api.Get("/staggered", s.staggered)
+	api.Get("/prepost", s.prepost)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint: "+c.Path()) })
 }

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"testing"
+)
+
+// treatmentFiles is a service small enough to read every treated month
+// off by hand: five officers over 2024-01..2024-06 (the activity file).
+func treatmentFiles() map[string]string {
+	return map[string]string{
+		"officers.csv": "officer_id,unit,division,rank,hire_date,separation_date,gender\n" +
+			"A,North 1,North,constable,2010-03-01,,F\n" +
+			"B,North 1,North,constable,2012-03-01,,M\n" +
+			"C,South 2,South,constable,2015-03-01,,F\n" +
+			"D,South 2,South,constable,2015-03-01,,M\n" +
+			"E,South 2,South,constable,2015-03-01,,M\n",
+		// Two spellings of one category: the threshold counts both.
+		"courses.csv": "course_id,title,category,hours,recert_days,mandatory\n" +
+			"ICAT,ICAT,de-escalation,16,,false\n" +
+			"TALK,Talking down,De_Escalation,8,,false\n" +
+			"IMIM,IMIM,use-of-force,8,365,true\n",
+		"training.csv": "officer_id,course_id,completed_on,hours,delivery\n" +
+			"A,TALK,2024-01-20,,in-person\n" + // 8 h in January
+			"A,ICAT,2024-03-31,,in-person\n" + // 24 h in March
+			"B,ICAT,2023-11-02,,in-person\n" + // trained before the window
+			"B,ICAT,2024-04-02,,in-person\n" + // a second completion counts only towards hours
+			"C,TALK,2024-02-10,4,online\n" + // 4 h (reported) in February
+			"C,TALK,2024-05-10,4,online\n" + // 8 h in May
+			"D,IMIM,2024-02-01,,in-person\n",
+		"activity.csv": "officer_id,month,calls_for_service\n" +
+			"A,2024-01,\nA,2024-02,\nA,2024-03,\nA,2024-04,\nA,2024-05,\nA,2024-06,\n" +
+			"B,2024-01,\nB,2024-02,\nB,2024-03,\nB,2024-04,\nB,2024-05,\nB,2024-06,\n" +
+			"C,2024-01,\nC,2024-02,\nC,2024-03,\nC,2024-04,\nC,2024-05,\nC,2024-06,\n" +
+			"D,2024-02,\nD,2024-03,\nD,2024-05,\n" + // a gap in April
+			"E,2024-03,\nE,2024-04,\n",
+		"force.csv": "incident_id,officer_id,occurred_on\n" +
+			"F1,A,2024-01-05\nF2,A,2024-03-05\nF3,A,2024-03-06\nF4,C,2024-06-01\nF5,D,2024-05-01\n",
+		"complaints.csv": "complaint_id,officer_id,received_on,allegation,finding\n",
+		"injuries.csv":   "injury_id,officer_id,occurred_on,incident_id,severity\n",
+	}
+}
+
+// TestTreatment checks the treated months of each treatment definition and
+// the shape of the panel read for the analyses.
+func TestTreatment(t *testing.T) {
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, treatmentFiles())); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cats, err := s.Categories(ctx)
+	if err != nil || !slices.Equal(cats, []string{"de-escalation", "use-of-force"}) {
+		t.Fatalf("categories %v, %v", cats, err)
+	}
+	// Month offsets from 2024-01; −2 is 2023-11.
+	never := int32(NeverTreated)
+	for _, c := range []struct {
+		name string
+		q    TreatmentQuery
+		want map[string]int32 // officer → first trained month
+	}{
+		{"course", TreatmentQuery{Course: "ICAT"}, map[string]int32{"A": 2, "B": -2, "C": never, "D": never, "E": never}},
+		{"category, any hours", TreatmentQuery{Category: "de-escalation"}, map[string]int32{"A": 0, "B": -2, "C": 1, "D": never, "E": never}},
+		{"category, 8 hours", TreatmentQuery{Category: "de-escalation", MinHours: 8}, map[string]int32{"A": 0, "B": -2, "C": 4, "D": never, "E": never}},
+		{"category, 24 hours", TreatmentQuery{Category: "de-escalation", MinHours: 24}, map[string]int32{"A": 2, "B": 3, "C": never, "D": never, "E": never}},
+		{"other category", TreatmentQuery{Category: "use-of-force", MinHours: 8}, map[string]int32{"A": never, "B": never, "C": never, "D": 1, "E": never}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.q.Outcome = "force"
+			p, err := s.Treatment(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := officerIDs(t, s, p.Officers.Key)
+			for i, id := range ids {
+				if got := p.Officers.Treated[i]; got != c.want[id] {
+					t.Errorf("officer %s first trained at %d, want %d", id, got, c.want[id])
+				}
+			}
+		})
+	}
+	p, err := s.Treatment(ctx, TreatmentQuery{Outcome: "force", Course: "ICAT", Filter: Filter{From: "2024-02"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := p.Window
+	if w.First != 2024*12+1 || w.Last != 2024*12+5 || w.Officers != 5 || w.OfficerMonths != 5+5+5+3+2 || p.Exposure != 1.0/12 {
+		t.Errorf("window %+v, exposure %v", w, p.Exposure)
+	}
+	ids := officerIDs(t, s, p.Officers.Key)
+	d := slices.Index(ids, "D")
+	if got := p.Gaps[int32(d)]; !slices.Equal(got, []int32{0, 1, 3}) || len(p.Gaps) != 1 {
+		t.Errorf("gaps %v: D's months should be 0, 1, 3", p.Gaps)
+	}
+	e := slices.Index(ids, "E")
+	if p.Officers.First[e] != 1 || p.Officers.Last[e] != 2 {
+		t.Errorf("E's months %d..%d, want 1..2", p.Officers.First[e], p.Officers.Last[e])
+	}
+	// Events from February: A's two in March (offset 1), C's in June (4), D's in May (3).
+	type ev struct {
+		id    string
+		month int32
+		n     float64
+	}
+	var got []ev
+	for k, i := range p.Events.Officer {
+		got = append(got, ev{ids[i], p.Events.Month[k], p.Events.Count[k]})
+	}
+	if want := []ev{{"A", 1, 2}, {"C", 4, 1}, {"D", 3, 1}}; !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	a := slices.Index(ids, "A")
+	if p.TrainedFrom(a) != 1 || p.TrainedFrom(slices.Index(ids, "C")) != 5 || p.TrainedFrom(slices.Index(ids, "B")) != 0 {
+		t.Errorf("trained from: A %d, B %d, C %d; want 1, 0, 5", p.TrainedFrom(a), p.TrainedFrom(slices.Index(ids, "B")), p.TrainedFrom(slices.Index(ids, "C")))
+	}
+	// A window outside the data selects nothing.
+	p, err = s.Treatment(ctx, TreatmentQuery{Outcome: "force", Course: "ICAT", Filter: Filter{From: "2030-01"}})
+	if err != nil || p.Window.OfficerMonths != 0 || p.Window.Months() != 0 {
+		t.Errorf("outside the data: %+v, %v", p.Window, err)
+	}
+}
+
+func officerIDs(t *testing.T, s *Store, keys []int32) []string {
+	t.Helper()
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if err := s.DB().QueryRow("SELECT officer_id FROM officer_keys WHERE officer_key = ?", k).Scan(&out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
