@@ -148,10 +148,11 @@ func (g *gen) officer(i int) {
 	for m := o.first; m <= o.last; m++ {
 		ms, me := c.monthStart[m], c.monthStart[m+1]-1
 		lo, hi := max(ms, o.hire), min(me, limit)
-		f := 1.0
-		if lo != ms || hi != me {
-			f = float64(hi-lo+1) / float64(me-ms+1)
-		}
+		// Every month of service, partial or not, is one officer-month of
+		// exposure in the contract (1/12 officer-year), so outcomes are drawn
+		// at the full monthly rate; scaling partial months down would bias
+		// any estimator that uses the contract's exposure.
+		const f = 1.0
 		tm := w.timeMult[m] * f
 		trained := m >= o.trainedFrom
 		lf, lc, li := o.rForce*tm, o.rComplaints*tm, o.rInjury*w.trendMult[m]*f
