@@ -224,6 +224,9 @@ func (r *importRun) writePanel(ctx context.Context) error {
 		if err := r.exec(ctx, fmt.Sprintf("CREATE TABLE %s.%s AS SELECT * FROM %s", r.schema, t[0], t[1])); err != nil {
 			return fmt.Errorf("writing %s: %w", t[0], err)
 		}
+		if t[1] != "pofficer_keys" { // the panel still reads the keys
+			_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t[1])
+		}
 	}
 	// The panel itself, the widest table, is computed straight into storage
 	// from the temporary tables settled before the transaction.
