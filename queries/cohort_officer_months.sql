@@ -44,6 +44,7 @@ p AS (
 	FROM panel p JOIN units u ON u.unit_key = p.unit_key
 	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
 		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
 )
 SELECT p.officer_key, p.unit_key, p.month_index, t.treated_index,
 	coalesce(p.month_index >= t.treated_index, false) AS trained, p.events, p.exposure

@@ -25,6 +25,7 @@ p AS (
 	FROM panel p JOIN units u ON u.unit_key = p.unit_key
 	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
 		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
 )
 SELECT p.officer_key, p.month, CAST(year(p.month) * 12 + month(p.month) - 1 AS INTEGER) AS month_index,
 	p.deesc_hours_cum - coalesce(d.cum, 0) AS hours, p.events, p.exposure

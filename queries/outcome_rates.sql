@@ -16,6 +16,7 @@ WITH p AS (
 	SELECT p.*, u.unit, u.division FROM panel p JOIN units u ON u.unit_key = p.unit_key
 	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
 		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
 ),
 g AS (
 	SELECT CASE $group_by WHEN 'division' THEN division WHEN 'unit' THEN division || ' / ' || unit

@@ -308,3 +308,17 @@ func TestDemoGolden(t *testing.T) {
 		golden(t, name, get(t, app, path, 200))
 	}
 }
+
+// TestOutcomeOwnSpan: an outcome is counted only over the months its own
+// file covers, so a complaints file that ends earlier than the force file
+// (a partial refresh, say) does not add months of zero complaints.
+func TestOutcomeOwnSpan(t *testing.T) {
+	files := handDataset()
+	files["complaints.csv"] = "complaint_id,officer_id,received_on,allegation,finding\nC-1,0001,2025-01-11,Discourtesy,sustained\n"
+	app, _ := newTestServer(t, writeFiles(t, files))
+	force := get(t, app, "/api/outcomes?outcome=force&group_by=month", 200)["groups"].([]any)
+	complaints := get(t, app, "/api/outcomes?outcome=complaints&group_by=month", 200)["groups"].([]any)
+	if len(force) != 3 || len(complaints) != 1 || complaints[0].(map[string]any)["group"] != "2025-01" {
+		t.Errorf("force months %d, complaints months %v", len(force), complaints)
+	}
+}

@@ -139,9 +139,10 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 	p := &TreatmentPanel{Gaps: map[int32][]int32{}}
 	err = tx.QueryRowContext(ctx, `SELECT
 			CAST(year(f) * 12 + month(f) - 1 AS INTEGER), CAST(year(l) * 12 + month(l) - 1 AS INTEGER) FROM (
-			SELECT CASE WHEN $from = '' THEN start_month ELSE greatest(start_month, CAST($from || '-01' AS DATE)) END AS f,
-				CASE WHEN $to = '' THEN end_month ELSE least(end_month, CAST($to || '-01' AS DATE)) END AS l
-			FROM panel_info)`, sql.Named("from", q.From), sql.Named("to", q.To)).Scan(&p.Window.First, &p.Window.Last)
+			SELECT CASE WHEN $from = '' THEN s ELSE greatest(s, CAST($from || '-01' AS DATE)) END AS f,
+				CASE WHEN $to = '' THEN e ELSE least(e, CAST($to || '-01' AS DATE)) END AS l
+			FROM (SELECT outcome_first($outcome) AS s, outcome_last($outcome) AS e))`,
+		sql.Named("from", q.From), sql.Named("to", q.To), sql.Named("outcome", q.Outcome)).Scan(&p.Window.First, &p.Window.Last)
 	if err != nil {
 		return nil, err
 	}

@@ -26,8 +26,22 @@ SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.uni
 FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_id = i.officer_id AND l.course_id = rc.course_id
 WHERE rc.mandatory OR l.last_completed IS NOT NULL`
 
+// outcomeSpanMacros define outcome_first(outcome) and outcome_last(outcome):
+// the first and last month the file behind an outcome covers (force and
+// subject injuries: use of force; complaints and sustained complaints:
+// complaints; injuries: injuries). Rates and analyses of an outcome use only
+// those months, so a file that ends earlier than the others does not add
+// months of zero events.
+const outcomeSpanMacros = `CREATE OR REPLACE MACRO main.outcome_first(o) AS (SELECT CASE o WHEN 'force' THEN force_first
+	WHEN 'subject-injuries' THEN force_first WHEN 'injuries' THEN injuries_first ELSE complaints_first END FROM main.panel_info);
+CREATE OR REPLACE MACRO main.outcome_last(o) AS (SELECT CASE o WHEN 'force' THEN force_last
+	WHEN 'subject-injuries' THEN force_last WHEN 'injuries' THEN injuries_last ELSE complaints_last END FROM main.panel_info);`
+
 // createMacros (re)defines the macros over the main views; it runs after
 // the views exist, inside the import transaction.
 func (r *importRun) createMacros(ctx context.Context) error {
-	return r.exec(ctx, complianceStatusMacro)
+	if err := r.exec(ctx, complianceStatusMacro); err != nil {
+		return err
+	}
+	return r.exec(ctx, outcomeSpanMacros)
 }

@@ -76,13 +76,23 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 	// The window: the months the outcome files cover (training may reach far
 	// back; it counts towards hours, not exposure).
 	r.temp("pwindow")
-	if err := run("window", fmt.Sprint(`CREATE OR REPLACE TEMP TABLE pwindow AS
-		SELECT coalesce(min(m), date_trunc('month', $today)) AS start_month, coalesce(max(m), date_trunc('month', $today)) AS end_month FROM (
-			SELECT date_trunc('month', occurred_on) AS m FROM eff_force UNION ALL
-			SELECT date_trunc('month', received_on) FROM eff_complaints UNION ALL
-			SELECT date_trunc('month', occurred_on) FROM eff_injuries UNION ALL
-			SELECT date_trunc('month', awarded_on) FROM eff_commendations UNION ALL
-			SELECT month FROM eff_activity)`), r.dateArgs()[0]); err != nil {
+	if err := run("window", `CREATE OR REPLACE TEMP TABLE pwindow AS
+		WITH f AS (SELECT min(date_trunc('month', occurred_on)) AS a, max(date_trunc('month', occurred_on)) AS b FROM eff_force),
+		c AS (SELECT min(date_trunc('month', received_on)) AS a, max(date_trunc('month', received_on)) AS b FROM eff_complaints),
+		i AS (SELECT min(date_trunc('month', occurred_on)) AS a, max(date_trunc('month', occurred_on)) AS b FROM eff_injuries),
+		o AS (SELECT min(date_trunc('month', awarded_on)) AS a, max(date_trunc('month', awarded_on)) AS b FROM eff_commendations),
+		act AS (SELECT min(month) AS a, max(month) AS b FROM eff_activity),
+		w AS (SELECT coalesce(least(f.a, c.a, i.a, o.a, act.a), date_trunc('month', $today)) AS start_month,
+				coalesce(greatest(f.b, c.b, i.b, o.b, act.b), date_trunc('month', $today)) AS end_month
+			FROM f, c, i, o, act)
+		-- Each outcome is counted only over the months its own file covers:
+		-- a file that stops earlier (a partial refresh, a later start) must
+		-- not contribute months of zero events.
+		SELECT CAST(w.start_month AS DATE) AS start_month, CAST(w.end_month AS DATE) AS end_month,
+			CAST(coalesce(f.a, w.start_month) AS DATE) AS force_first, CAST(coalesce(f.b, w.end_month) AS DATE) AS force_last,
+			CAST(coalesce(c.a, w.start_month) AS DATE) AS complaints_first, CAST(coalesce(c.b, w.end_month) AS DATE) AS complaints_last,
+			CAST(coalesce(i.a, w.start_month) AS DATE) AS injuries_first, CAST(coalesce(i.b, w.end_month) AS DATE) AS injuries_last
+		FROM w, f, c, i`, r.dateArgs()[0]); err != nil {
 		return err
 	}
 
@@ -209,7 +219,8 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 	}
 	r.temp("ppanel_info")
 	return run("info", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ppanel_info AS
-		SELECT w.start_month, w.end_month, $deesc AS deescalation_categories, $uof AS use_of_force_categories, e.*,
+		SELECT w.start_month, w.end_month, w.force_first, w.force_last, w.complaints_first, w.complaints_last,
+			w.injuries_first, w.injuries_last, $deesc AS deescalation_categories, $uof AS use_of_force_categories, e.*,
 			(SELECT count(*) FROM pbase) AS officer_months
 		FROM pwindow w, (SELECT %s FROM pevents e ANTI JOIN pbase b ON b.k = e.k AND b.m = e.m) e`, strings.Join(unmatched, ", ")),
 		namedArg("deesc", deesc), namedArg("uof", uof))
