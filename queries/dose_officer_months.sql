@@ -28,5 +28,5 @@ p AS (
 		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
 )
 SELECT p.officer_key, p.month, CAST(year(p.month) * 12 + month(p.month) - 1 AS INTEGER) AS month_index,
-	p.deesc_hours_cum - coalesce(d.cum, 0) AS hours, p.events, p.exposure
+	round(p.deesc_hours_cum - coalesce(d.cum, 0), 6) AS hours, p.events, p.exposure
 FROM p ASOF LEFT JOIN deesc d ON d.officer_key = p.officer_key AND d.month <= p.month - to_months(CAST($window AS INTEGER))

@@ -135,10 +135,14 @@ func Dose(ctx context.Context, st *store.Store, q store.DoseQuery) (*DoseResult,
 	}
 	corr := float64(g) / float64(g-1) * float64(n-1) / float64(n-int64(k))
 	se := math.Sqrt(corr * meat)
+	if !(se > 0) || !allFinite(se, c.Estimate, math.Exp(c.Estimate+z95*se), math.Exp(c.Estimate-z95*se), fitted.PearsonDF) {
+		res.RegressionWhy = "the regression's estimate or its standard error is not finite on this selection"
+		return res, nil
+	}
 	z := c.Estimate / se
 	res.Regression = &Regression{
 		Coefficient: c.Estimate, SE: se, ModelSE: c.Model.SE,
-		RateRatioPer8h: math.Exp(c.Estimate), CILow: math.Exp(c.Estimate - 1.959963984540054*se), CIHigh: math.Exp(c.Estimate + 1.959963984540054*se),
+		RateRatioPer8h: math.Exp(c.Estimate), CILow: math.Exp(c.Estimate - z95*se), CIHigh: math.Exp(c.Estimate + z95*se),
 		PValue: 2 * normalTail(math.Abs(z)), OfficerMonths: n, Officers: g, Months: len(months), MonthsNoEvents: monthsNoEvents,
 		Parameters: k, Correction: corr, PearsonDF: fitted.PearsonDF,
 		Method: "Poisson regression of each officer-month's count on trailing de-escalation hours / 8 with calendar-month fixed " +

@@ -203,8 +203,8 @@ func (c Config) Validate() error {
 	if c.Import.MaxErrors < 1 {
 		return fmt.Errorf("import.max_errors: must be at least 1 (got %d)", c.Import.MaxErrors)
 	}
-	if c.Privacy.MinCell < 1 || c.Privacy.UnstableEvents < 0 {
-		return fmt.Errorf("privacy: min_cell must be ≥ 1 and unstable_events ≥ 0 (got %d, %d)", c.Privacy.MinCell, c.Privacy.UnstableEvents)
+	if c.Privacy.MinCell < 1 || c.Privacy.UnstableEvents < 1 {
+		return fmt.Errorf("privacy: min_cell and unstable_events must be at least 1 (got %d, %d)", c.Privacy.MinCell, c.Privacy.UnstableEvents)
 	}
 	if len(c.Analysis.DoseBins) == 0 || c.Analysis.DoseBins[0] != 0 {
 		return fmt.Errorf("analysis.dose_bins: must start with 0 (got %v)", c.Analysis.DoseBins)

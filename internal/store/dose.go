@@ -63,7 +63,7 @@ type Scores struct {
 // the first import.
 func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scores, error)) (DoseData, float64, int64, error) {
 	var d DoseData
-	if _, err := s.CurrentVersion(ctx); err != nil {
+	if err := s.requireDataset(ctx); err != nil {
 		return d, 0, 0, err
 	}
 	conn, err := s.db.Conn(ctx)

@@ -21,7 +21,7 @@ func (f Filter) args() []any {
 // readAll runs a named query and scans each row with scan. It returns
 // ErrNoDataset before the first import.
 func readAll[T any](ctx context.Context, s *Store, name string, args []any, scan func(*sql.Rows, *T) error) ([]T, error) {
-	if _, err := s.CurrentVersion(ctx); err != nil {
+	if err := s.requireDataset(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q.SQL(name), args...)
@@ -190,7 +190,7 @@ type Names struct {
 // Names returns what a request may name.
 func (s *Store) Names(ctx context.Context) (Names, error) {
 	var n Names
-	if _, err := s.CurrentVersion(ctx); err != nil {
+	if err := s.requireDataset(ctx); err != nil {
 		return n, err
 	}
 	var err error

@@ -50,10 +50,27 @@ func (s *Store) currentVersion(ctx context.Context, q querier) (Version, error) 
 		return Version{}, fmt.Errorf("store.CurrentVersion: %w", err)
 	}
 	vs, err := s.versions(ctx, q, n)
-	if err != nil || len(vs) == 0 {
+	if err != nil {
 		return Version{}, fmt.Errorf("store.CurrentVersion: %w", err)
 	}
+	if len(vs) == 0 {
+		return Version{}, ErrNoDataset
+	}
 	return vs[0], nil
+}
+
+// requireDataset returns ErrNoDataset before the first import; it is the
+// cheap check every read makes.
+func (s *Store) requireDataset(ctx context.Context) error {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM dataset_versions WHERE is_current`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if n == 0 {
+		return ErrNoDataset
+	}
+	return nil
 }
 
 // Versions returns every recorded dataset version, newest first.
