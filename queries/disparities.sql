@@ -9,12 +9,7 @@
 -- param: division text = '' : only this division (blank = all)
 -- columns: grp, incidents, subject_injured
 -- roles: leadership, evaluator, auditor, admin
-WITH f AS (
-	SELECT f.* FROM use_of_force f JOIN officers o ON o.officer_id = f.officer_id
-	WHERE ($from = '' OR f.occurred_on >= CAST($from || '-01' AS DATE))
-		AND ($to = '' OR f.occurred_on < CAST($to || '-01' AS DATE) + INTERVAL 1 MONTH)
-		AND ($unit = '' OR coalesce(f.unit, o.unit) = $unit) AND ($division = '' OR o.division = $division)
-),
+WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
 i AS (
 	SELECT incident_id, max(CASE $by WHEN 'subject_race' THEN subject_race ELSE subject_gender END) AS grp,
 		bool_or(subject_injured) AS injured

@@ -8,12 +8,7 @@
 -- param: division text = '' : only this division (blank = all)
 -- columns: factor, value, response, incidents
 -- roles: leadership, evaluator, auditor, admin
-WITH f AS (
-	SELECT f.* FROM use_of_force f JOIN officers o ON o.officer_id = f.officer_id
-	WHERE ($from = '' OR f.occurred_on >= CAST($from || '-01' AS DATE))
-		AND ($to = '' OR f.occurred_on < CAST($to || '-01' AS DATE) + INTERVAL 1 MONTH)
-		AND ($unit = '' OR coalesce(f.unit, o.unit) = $unit) AND ($division = '' OR o.division = $division)
-),
+WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
 i AS (
 	SELECT incident_id, bool_or(mental_health_crisis) AS mental_health_crisis, bool_or(substance_use) AS substance_use,
 		bool_or(subject_weapon) AS subject_weapon,

@@ -322,3 +322,21 @@ func TestOutcomeOwnSpan(t *testing.T) {
 		t.Errorf("force months %d, complaints months %v", len(force), complaints)
 	}
 }
+
+// TestForceMatrixSelectsWholeIncidents: an incident with officers of two
+// divisions belongs to one (here its first officer's, as no unit is recorded)
+// and keeps every officer's response.
+func TestForceMatrixSelectsWholeIncidents(t *testing.T) {
+	app, _ := newTestServer(t, writeFiles(t, handDataset()))
+	south := get(t, app, "/api/force/matrix?division=South", 200)
+	north := get(t, app, "/api/force/matrix?division=North", 200)
+	if south["incidents"] != 1.0 || north["incidents"] != 1.0 {
+		t.Fatalf("incidents: South %v North %v, want 1 and 1", south["incidents"], north["incidents"])
+	}
+	for _, r := range north["rows"].([]any) {
+		row := r.(map[string]any)
+		if row["subject_behaviour"] == "active-resistant" && row["counts"].(map[string]any)["physical-control-hard"] != 1.0 {
+			t.Errorf("F-1 in North: %v", row)
+		}
+	}
+}

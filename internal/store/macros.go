@@ -37,11 +37,40 @@ const outcomeSpanMacros = `CREATE OR REPLACE MACRO main.outcome_first(o) AS (SEL
 CREATE OR REPLACE MACRO main.outcome_last(o) AS (SELECT CASE o WHEN 'force' THEN force_last
 	WHEN 'subject-injuries' THEN force_last WHEN 'injuries' THEN injuries_last ELSE complaints_last END FROM main.panel_info);`
 
+// forceRowsMacro defines force_rows(from_month, to_month, unit, division):
+// every row (one per officer) of the use-of-force incidents that occurred in
+// the months from..to (YYYY-MM, blank = open) and belong to the unit and
+// division (blank = any). An incident belongs to the unit recorded on it
+// (and that unit's division), else to its first officer's unit and
+// division; it is selected whole, so "the highest response any officer
+// used" always looks at all its officers.
+const forceRowsMacro = `CREATE OR REPLACE MACRO main.force_rows(from_month, to_month, unit_f, division_f) AS TABLE
+WITH f AS (
+	SELECT f.*, o.unit AS officer_unit, o.division AS officer_division
+	FROM main.use_of_force f JOIN main.officers o ON o.officer_id = f.officer_id
+	WHERE (from_month = '' OR f.occurred_on >= CAST(from_month || '-01' AS DATE))
+		AND (to_month = '' OR f.occurred_on < CAST(to_month || '-01' AS DATE) + INTERVAL 1 MONTH)
+),
+inc AS (
+	SELECT incident_id, max(unit) AS recorded, arg_min(officer_unit, officer_id) AS o_unit, arg_min(officer_division, officer_id) AS o_div
+	FROM f GROUP BY incident_id
+),
+placed AS (
+	SELECT i.incident_id, coalesce(i.recorded, i.o_unit) AS unit,
+		CASE WHEN i.recorded IS NULL THEN i.o_div ELSE coalesce(ud.division, i.o_div) END AS division
+	FROM inc i LEFT JOIN (SELECT unit, min(division) AS division FROM main.units GROUP BY unit) ud ON ud.unit = i.recorded
+)
+SELECT f.* EXCLUDE (officer_unit, officer_division), p.unit AS incident_unit, p.division AS incident_division
+FROM f JOIN placed p ON p.incident_id = f.incident_id
+WHERE (unit_f = '' OR p.unit = unit_f) AND (division_f = '' OR p.division = division_f)`
+
 // createMacros (re)defines the macros over the main views; it runs after
 // the views exist, inside the import transaction.
 func (r *importRun) createMacros(ctx context.Context) error {
-	if err := r.exec(ctx, complianceStatusMacro); err != nil {
-		return err
+	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro} {
+		if err := r.exec(ctx, m); err != nil {
+			return err
+		}
 	}
-	return r.exec(ctx, outcomeSpanMacros)
+	return nil
 }
