@@ -114,7 +114,7 @@ type disparitiesBody struct {
 	By         string           `json:"by"`
 	From       string           `json:"from"`
 	To         string           `json:"to"`
-	Total      int64            `json:"total_incidents"`
+	Total      *int64           `json:"total_incidents"` // nil when it would reveal a suppressed count
 	Groups     []disparityGroup `json:"groups"`
 	MinCell    int64            `json:"min_cell"`
 	Unstable   int64            `json:"unstable_below"`
@@ -124,8 +124,9 @@ type disparitiesBody struct {
 // suppress returns cells for counts with every count from 1 to min-1
 // hidden, and, when exactly one cell of the set would be hidden, the
 // smallest other non-zero count hidden too, so that no hidden count can be
-// recovered by subtracting the shown ones from the total.
-func suppress(counts []int64, total, min int64) []Cell {
+// recovered by subtracting the shown ones from the total. When no other
+// cell can be hidden, hideTotal is true: the total itself would reveal it.
+func suppress(counts []int64, total, min int64) (cells []Cell, hideTotal bool) {
 	out := make([]Cell, len(counts))
 	hidden := 0
 	for i, n := range counts {
@@ -143,6 +144,8 @@ func suppress(counts []int64, total, min int64) []Cell {
 		}
 		if best >= 0 {
 			out[best].Suppressed = "complementary"
+		} else {
+			hideTotal = true
 		}
 	}
 	for i, n := range counts {
@@ -155,7 +158,7 @@ func suppress(counts []int64, total, min int64) []Cell {
 			out[i].Share = ptr(round(float64(n)/float64(total), 6))
 		}
 	}
-	return out
+	return out, hideTotal
 }
 
 // disparities answers GET /api/disparities: use-of-force incidents by a
@@ -183,14 +186,17 @@ func (s *Server) disparities(c *fiber.Ctx) error {
 			"too so that no hidden count can be recovered from the total. Injury rates on fewer than unstable_below incidents are flagged."}
 	inc := make([]int64, len(rows))
 	inj := make([]int64, len(rows))
-	injTotal := int64(0)
+	var total, injTotal int64
 	for i, r := range rows {
 		inc[i], inj[i] = r.Incidents, r.SubjectInjury
-		body.Total += r.Incidents
+		total += r.Incidents
 		injTotal += r.SubjectInjury
 	}
-	incCells := suppress(inc, body.Total, s.opt.MinCell)
-	injCells := suppress(inj, injTotal, s.opt.MinCell)
+	incCells, hideTotal := suppress(inc, total, s.opt.MinCell)
+	injCells, _ := suppress(inj, injTotal, s.opt.MinCell)
+	if !hideTotal {
+		body.Total = &total
+	}
 	for i, r := range rows {
 		g := disparityGroup{Group: r.Group, Incidents: incCells[i], SubjectInjured: injCells[i], Unstable: r.Incidents < s.opt.UnstableEvents}
 		if incCells[i].Count != nil && injCells[i].Count != nil {

@@ -208,7 +208,10 @@ func TestSuppression(t *testing.T) {
 		for _, n := range tc.counts {
 			total += n
 		}
-		cells := suppress(tc.counts, total, 10)
+		cells, hideTotal := suppress(tc.counts, total, 10)
+		if hideTotal != (len(tc.counts) == 1 && tc.counts[0] < 10) {
+			t.Errorf("%v: hideTotal = %v", tc.counts, hideTotal)
+		}
 		for i, c := range cells {
 			if (c.Count == nil) != tc.hidden[i] {
 				t.Errorf("%v: cell %d hidden=%v, want %v", tc.counts, i, c.Count == nil, tc.hidden[i])
