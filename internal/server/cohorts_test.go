@@ -5,9 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
-	"time"
 
-	"deesc/internal/demo"
 	"deesc/internal/realdata"
 	"deesc/internal/stats"
 )
@@ -191,13 +189,7 @@ func TestCohortsChicago(t *testing.T) {
 // TestCohortsDemoGolden keeps the three analyses' answers on a small demo
 // dataset as golden files.
 func TestCohortsDemoGolden(t *testing.T) {
-	dir := t.TempDir()
-	o := demo.DefaultOptions()
-	o.Officers, o.Years, o.End = 400, 3, time.Date(2025, 5, 31, 0, 0, 0, 0, time.UTC)
-	if _, err := demo.Write(dir, o); err != nil {
-		t.Fatal(err)
-	}
-	app, _ := newTestServer(t, dir)
+	app := newDemoServer(t)
 	for name, path := range map[string]string{
 		"cohorts_demo_force":            "/api/cohorts?course=ICAT&outcome=force",
 		"cohorts_demo_category":         "/api/cohorts?category=de-escalation&min_hours=16&outcome=complaints&from=2023-01",

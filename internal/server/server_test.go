@@ -278,9 +278,9 @@ func golden(t *testing.T, name string, v any) {
 	}
 }
 
-// TestDemoGolden runs every endpoint on a small demo dataset and compares
-// the answers with committed golden files.
-func TestDemoGolden(t *testing.T) {
+// newDemoServer serves a small demo dataset: 400 officers × 3 years to May 2025.
+func newDemoServer(t testing.TB) *fiber.App {
+	t.Helper()
 	dir := t.TempDir()
 	o := demo.DefaultOptions()
 	o.Officers, o.Years, o.End = 400, 3, time.Date(2025, 5, 31, 0, 0, 0, 0, time.UTC)
@@ -288,6 +288,13 @@ func TestDemoGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	app, _ := newTestServer(t, dir)
+	return app
+}
+
+// TestDemoGolden runs every endpoint on a small demo dataset and compares
+// the answers with committed golden files.
+func TestDemoGolden(t *testing.T) {
+	app := newDemoServer(t)
 	// Two independent routes to the same figure: the trend's last point (an
 	// interval computation over all completions) and the status counts on
 	// as_of (the compliance_status macro).
