@@ -94,9 +94,6 @@ func runAnalysis(ctx context.Context, st *store.Store, kind string, get func(str
 			return nil, err
 		}
 		q.Edges = doseBins
-		if len(q.Edges) == 0 {
-			q.Edges = []float64{0, 8, 16, 40}
-		}
 		return analysis.Dose(ctx, st, q)
 	}
 	r, err := analysis.ParseRequest(ctx, st, get)

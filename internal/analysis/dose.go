@@ -70,6 +70,10 @@ type DoseResult struct {
 	Caveat        string      `json:"caveat"`
 }
 
+// DefaultDoseBins are the upper edges of the dose-response bins when none
+// are configured: 0, up to 8, 8–16, 16–40 and over 40 hours.
+var DefaultDoseBins = []float64{0, 8, 16, 40}
+
 // ErrNoData says the selection holds no officer-months.
 var ErrNoData = errors.New("no officer-months match the selection")
 
@@ -80,6 +84,9 @@ var ErrNoData = errors.New("no officer-months match the selection")
 // calendar-month fixed effects, offset ln(exposure) and officer-clustered
 // errors (statsmodels' convention, small-sample factor G/(G−1)·(N−1)/(N−K)).
 func Dose(ctx context.Context, st *store.Store, q store.DoseQuery) (*DoseResult, error) {
+	if len(q.Edges) == 0 {
+		q.Edges = DefaultDoseBins
+	}
 	res := &DoseResult{Outcome: q.Outcome, Window: q.Window,
 		Correlation: "Exposure-weighted correlation, across officers, between each officer's mean trailing de-escalation hours " +
 			"and their rate per officer-year; Spearman is the weighted Pearson correlation of mid-ranks.",

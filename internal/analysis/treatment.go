@@ -40,6 +40,9 @@ func badParam(param, format string, args ...any) error {
 	return &ParamError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
+// BadParam returns a *ParamError for param.
+func BadParam(param, format string, args ...any) error { return badParam(param, format, args...) }
+
 // notComputable is the error for data that cannot support an estimate; the
 // server answers 422 with the reason.
 func notComputable(format string, args ...any) error {
@@ -134,6 +137,11 @@ func ParseDose(ctx context.Context, st *store.Store, get func(string) string) (s
 	return q, err
 }
 
+// EnumParam reads a parameter that must be one of values; def when absent.
+func EnumParam(get func(string) string, name, def string, values []string) (string, error) {
+	return enumParam(get, name, def, values)
+}
+
 // enumParam reads a parameter that must be one of values; def when absent.
 func enumParam(get func(string) string, name, def string, values []string) (string, error) {
 	v := strings.TrimSpace(get(name))
@@ -144,6 +152,12 @@ func enumParam(get func(string) string, name, def string, values []string) (stri
 		return "", badParam(name, "%q is not one of %s", v, strings.Join(values, ", "))
 	}
 	return v, nil
+}
+
+// ParseFilter reads from, to (YYYY-MM, from not after to), unit and
+// division (which must exist in names).
+func ParseFilter(get func(string) string, names store.Names) (store.Filter, error) {
+	return parseFilter(get, names)
 }
 
 // parseFilter reads from, to (YYYY-MM, from not after to), unit and

@@ -101,7 +101,7 @@ func Defaults() Config {
 		Analysis: Analysis{
 			DeescalationCategories: []string{"de-escalation", "crisis-intervention"},
 			UseOfForceCategories:   []string{"use-of-force", "firearms"},
-			DoseBins:               []float64{0, 8, 16, 40},
+			DoseBins:               []float64{0, 8, 16, 40}, // = analysis.DefaultDoseBins
 		},
 		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
 		Log:     Log{Format: "text", Level: "info"},

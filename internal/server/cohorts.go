@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -39,19 +38,13 @@ func (s *Server) prepost(c *fiber.Ctx) error {
 // analyses, runs one and maps its errors: a bad parameter → 400 naming it,
 // data that cannot support the estimate → 422 with the reason.
 func (s *Server) treatmentAnalysis(c *fiber.Ctx, run func(context.Context, *store.Store, analysis.Request) (any, error)) error {
-	r, err := analysis.ParseRequest(c.UserContext(), s.store, func(name string) string { return c.Query(name) })
-	if err == nil {
-		var res any
-		if res, err = run(c.UserContext(), s.store, r); err == nil {
-			return c.JSON(res)
-		}
+	r, err := analysis.ParseRequest(c.UserContext(), s.store, queryOf(c))
+	if err != nil {
+		return err
 	}
-	var pe *analysis.ParamError
-	if errors.As(err, &pe) {
-		return badParam(pe.Param, "%s", pe.Message)
+	res, err := run(c.UserContext(), s.store, r)
+	if err != nil {
+		return err
 	}
-	if reason, ok := analysis.IsNotComputable(err); ok {
-		return &NotComputable{Reason: reason}
-	}
-	return err
+	return c.JSON(res)
 }

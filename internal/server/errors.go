@@ -5,26 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
 
+	"deesc/internal/analysis"
 	"deesc/internal/store"
 )
-
-// ParamError is a bad query parameter: the client answers 400 naming it.
-type ParamError struct {
-	Param   string
-	Message string
-}
-
-func (e *ParamError) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Message) }
-
-// badParam returns a *ParamError.
-func badParam(param, format string, args ...any) error {
-	return &ParamError{Param: param, Message: fmt.Sprintf(format, args...)}
-}
 
 // NotComputable says why a statistic cannot be computed on this data: 422.
 type NotComputable struct{ Reason string }
@@ -43,16 +30,19 @@ type errorBody struct {
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var (
-			pe *ParamError
+			pe *analysis.ParamError
 			nc *NotComputable
 			fe *fiber.Error
 		)
 		status, body := fiber.StatusInternalServerError, errorBody{}
+		reason, notComputable := analysis.IsNotComputable(err)
 		switch {
 		case errors.As(err, &pe):
 			status, body = fiber.StatusBadRequest, errorBody{Error: pe.Error(), Param: pe.Param}
 		case errors.As(err, &nc):
 			status, body = fiber.StatusUnprocessableEntity, errorBody{Error: nc.Reason}
+		case notComputable:
+			status, body = fiber.StatusUnprocessableEntity, errorBody{Error: reason}
 		case errors.Is(err, store.ErrNoDataset):
 			status, body = fiber.StatusServiceUnavailable, errorBody{Error: "no dataset has been imported yet"}
 		case errors.As(err, &fe):

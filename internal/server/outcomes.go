@@ -3,11 +3,9 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"deesc/internal/analysis"
 	"deesc/internal/store"
 )
-
-// outcomeNames are the outcomes an analysis may count.
-var outcomeNames = []string{"force", "complaints", "sustained-complaints", "injuries", "subject-injuries"}
 
 type outcomeGroup struct {
 	Group string `json:"group"`
@@ -53,7 +51,7 @@ func (s *Server) outcomeGroup(r store.RateRow) outcomeGroup {
 // outcomes answers GET /api/outcomes: events, officer-years and the rate per
 // officer-year with its exact 95% CI, per group.
 func (s *Server) outcomes(c *fiber.Ctx) error {
-	outcome, err := enumParam(c, "outcome", "force", outcomeNames...)
+	outcome, err := enumParam(c, "outcome", "force", analysis.Outcomes...)
 	if err != nil {
 		return err
 	}

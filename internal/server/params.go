@@ -8,13 +8,24 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"deesc/internal/analysis"
 	"deesc/internal/contract"
 	"deesc/internal/store"
 )
 
+// The request parameters are parsed by package analysis, shared with the
+// command line; these adapt it to a Fiber request. Errors are
+// *analysis.ParamError, which errorHandler answers with 400 naming the
+// parameter.
+
+// badParam returns an *analysis.ParamError.
+func badParam(param, format string, args ...any) error {
+	return analysis.BadParam(param, format, args...)
+}
+
 // dateParam reads a YYYY-MM-DD parameter, def when absent.
 func dateParam(c *fiber.Ctx, name string, def time.Time) (time.Time, error) {
-	v := c.Query(name)
+	v := strings.TrimSpace(c.Query(name))
 	if v == "" {
 		return def, nil
 	}
@@ -27,19 +38,12 @@ func dateParam(c *fiber.Ctx, name string, def time.Time) (time.Time, error) {
 
 // enumParam reads a parameter that must be one of values; def when absent.
 func enumParam(c *fiber.Ctx, name, def string, values ...string) (string, error) {
-	v := c.Query(name)
-	if v == "" {
-		return def, nil
-	}
-	if !slices.Contains(values, v) {
-		return "", badParam(name, "%q is not one of %s", v, strings.Join(values, ", "))
-	}
-	return v, nil
+	return analysis.EnumParam(queryOf(c), name, def, values)
 }
 
 // intParam reads a whole number between lo and hi; def when absent.
 func intParam(c *fiber.Ctx, name string, def, lo, hi int) (int, error) {
-	v := c.Query(name)
+	v := strings.TrimSpace(c.Query(name))
 	if v == "" {
 		return def, nil
 	}
@@ -57,35 +61,20 @@ func (s *Server) filterParams(c *fiber.Ctx) (store.Filter, store.Names, error) {
 	if err != nil {
 		return store.Filter{}, names, err
 	}
-	f := store.Filter{From: c.Query("from"), To: c.Query("to"), Unit: c.Query("unit"), Division: c.Query("division")}
-	var from, to time.Time
-	if f.From != "" {
-		if from, err = contract.ParseMonth(f.From); err != nil {
-			return f, names, badParam("from", "%s", err.Error())
-		}
-	}
-	if f.To != "" {
-		if to, err = contract.ParseMonth(f.To); err != nil {
-			return f, names, badParam("to", "%s", err.Error())
-		}
-	}
-	if f.From != "" && f.To != "" && from.After(to) {
-		return f, names, badParam("from", "%s is after to (%s)", f.From, f.To)
-	}
-	if f.Unit != "" && !slices.Contains(names.Units, f.Unit) {
-		return f, names, badParam("unit", "no unit named %q in the current dataset", f.Unit)
-	}
-	if f.Division != "" && !slices.Contains(names.Divisions, f.Division) {
-		return f, names, badParam("division", "no division named %q in the current dataset", f.Division)
-	}
-	return f, names, nil
+	f, err := analysis.ParseFilter(queryOf(c), names)
+	return f, names, err
 }
 
 // courseParam reads an optional course id that must exist.
 func courseParam(c *fiber.Ctx, names store.Names) (string, error) {
-	v := c.Query("course")
+	v := strings.TrimSpace(c.Query("course"))
 	if v != "" && !slices.Contains(names.Courses, v) {
 		return "", badParam("course", "no course %q in the current dataset", v)
 	}
 	return v, nil
+}
+
+// queryOf returns a request's query parameters as the getter analysis takes.
+func queryOf(c *fiber.Ctx) func(string) string {
+	return func(name string) string { return c.Query(name) }
 }

@@ -20,7 +20,7 @@ type Options struct {
 	// rates on fewer than UnstableEvents events are flagged unstable.
 	MinCell        int64
 	UnstableEvents int64
-	DoseBins       []float64 // upper edges of the dose-response bins; nil = [0, 8, 16, 40]
+	DoseBins       []float64 // upper edges of the dose-response bins; nil = analysis.DefaultDoseBins
 }
 
 // Server holds what handlers need.
@@ -43,9 +43,6 @@ func New(st *store.Store, opt Options) *fiber.App {
 	}
 	if opt.UnstableEvents == 0 {
 		opt.UnstableEvents = 20
-	}
-	if opt.DoseBins == nil {
-		opt.DoseBins = []float64{0, 8, 16, 40}
 	}
 	s := &Server{store: st, opt: opt, log: opt.Log}
 	app := fiber.New(fiber.Config{
