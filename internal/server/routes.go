@@ -6,6 +6,7 @@ import "github.com/gofiber/fiber/v2"
 func (s *Server) routes(app *fiber.App) {
 	api := app.Group("/api")
 	api.Get("/health", s.health)
+	api.Use(s.cache)
 	api.Get("/compliance", s.compliance)
 	api.Get("/outcomes", s.outcomes)
 	api.Get("/force/matrix", s.forceMatrix)

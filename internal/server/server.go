@@ -21,13 +21,17 @@ type Options struct {
 	MinCell        int64
 	UnstableEvents int64
 	DoseBins       []float64 // upper edges of the dose-response bins; nil = analysis.DefaultDoseBins
+	// CacheBytes bounds the answers kept per dataset version; 0 = 64 MiB,
+	// negative = no caching.
+	CacheBytes int
 }
 
 // Server holds what handlers need.
 type Server struct {
-	store *store.Store
-	opt   Options
-	log   *slog.Logger
+	store   *store.Store
+	opt     Options
+	log     *slog.Logger
+	results *resultCache // nil when caching is off
 }
 
 // New builds the Fiber app with every route registered.
@@ -45,6 +49,12 @@ func New(st *store.Store, opt Options) *fiber.App {
 		opt.UnstableEvents = 20
 	}
 	s := &Server{store: st, opt: opt, log: opt.Log}
+	switch {
+	case opt.CacheBytes == 0:
+		s.results = newResultCache(64 << 20)
+	case opt.CacheBytes > 0:
+		s.results = newResultCache(opt.CacheBytes)
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
 		ErrorHandler:          errorHandler(opt.Log),

@@ -59,6 +59,20 @@ func (s *Store) currentVersion(ctx context.Context, q querier) (Version, error) 
 	return vs[0], nil
 }
 
+// CurrentVersionNumber returns the number of the dataset now served, or
+// ErrNoDataset; it is one small query, for keying cached answers.
+func (s *Store) CurrentVersionNumber(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM dataset_versions WHERE is_current`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNoDataset
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store.CurrentVersionNumber: %w", err)
+	}
+	return n, nil
+}
+
 // requireDataset returns ErrNoDataset before the first import; it is the
 // cheap check every read makes.
 func (s *Store) requireDataset(ctx context.Context) error {

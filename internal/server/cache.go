@@ -1,0 +1,120 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// resultCache keeps successful JSON answers keyed by dataset version, route
+// and parameters. A new dataset version changes every key, and the cache
+// drops what it held for older versions, so no answer computed on one
+// dataset is served once another is current.
+type resultCache struct {
+	mu      sync.Mutex
+	version int
+	entries map[string]cached
+	bytes   int
+	max     int // bytes
+}
+
+type cached struct {
+	body []byte
+	etag string
+}
+
+func newResultCache(maxBytes int) *resultCache {
+	return &resultCache{entries: map[string]cached{}, max: maxBytes}
+}
+
+// key is the route and its parameters in a canonical order.
+func cacheKey(c *fiber.Ctx) string {
+	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(c.Path())
+	for _, k := range keys {
+		vs := q[k]
+		sort.Strings(vs)
+		for _, v := range vs {
+			fmt.Fprintf(&b, "&%s=%s", url.QueryEscape(k), url.QueryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+func (rc *resultCache) get(version int, key string) (cached, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if version != rc.version {
+		return cached{}, false
+	}
+	e, ok := rc.entries[key]
+	return e, ok
+}
+
+func (rc *resultCache) put(version int, key string, body []byte) cached {
+	sum := sha256.Sum256(append([]byte(fmt.Sprintf("%d\x00%s\x00", version, key)), body...))
+	e := cached{body: append([]byte(nil), body...), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if version > rc.version {
+		rc.version, rc.entries, rc.bytes = version, map[string]cached{}, 0
+	}
+	if version != rc.version || len(body) > rc.max/4 {
+		return e
+	}
+	if rc.bytes+len(body) > rc.max {
+		rc.entries, rc.bytes = map[string]cached{}, 0
+	}
+	rc.entries[key] = e
+	rc.bytes += len(body)
+	return e
+}
+
+// cache serves GET /api answers from the result cache, answering 304 when
+// the client's If-None-Match holds the current ETag, and stores fresh 200
+// answers.
+func (s *Server) cache(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet || s.results == nil {
+		return c.Next()
+	}
+	version, err := s.store.CurrentVersionNumber(c.UserContext())
+	if err != nil {
+		return c.Next() // no dataset: the handler answers
+	}
+	key := cacheKey(c)
+	if e, ok := s.results.get(version, key); ok {
+		c.Set(fiber.HeaderETag, e.etag)
+		c.Set("X-Deesc-Cache", "hit")
+		if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, e.etag) {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(e.body)
+	}
+	if err := c.Next(); err != nil {
+		return err
+	}
+	if c.Response().StatusCode() != fiber.StatusOK {
+		return nil
+	}
+	e := s.results.put(version, key, c.Response().Body())
+	c.Set(fiber.HeaderETag, e.etag)
+	c.Set("X-Deesc-Cache", "miss")
+	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, e.etag) {
+		c.Response().ResetBody()
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return nil
+}
