@@ -2,6 +2,7 @@ package server
 
 import (
 	"sort"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -47,7 +48,11 @@ func (s *Server) forceMatrix(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	body := matrixBody{From: f.From, To: f.To, Behaviours: append(append([]string{}, contract.SubjectBehaviours...), "unknown"),
+	first, last, err := s.store.OutcomeSpan(c.UserContext(), "force")
+	if err != nil {
+		return err
+	}
+	body := matrixBody{From: orMonth(f.From, first), To: orMonth(f.To, last), Behaviours: append(append([]string{}, contract.SubjectBehaviours...), "unknown"),
 		Responses: append(append([]string{}, contract.Responses...), "unknown"),
 		Method:    "Each incident counted once: the subject's behaviour and the highest response any officer used; shares are of the row (behaviour) total."}
 	byB := map[string]*matrixRow{}
@@ -180,7 +185,11 @@ func (s *Server) disparities(c *fiber.Ctx) error {
 		return err
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Incidents > rows[j].Incidents })
-	body := disparitiesBody{Outcome: "force", By: by, From: f.From, To: f.To, MinCell: s.opt.MinCell, Unstable: s.opt.UnstableEvents,
+	first, last, err := s.store.OutcomeSpan(c.UserContext(), "force")
+	if err != nil {
+		return err
+	}
+	body := disparitiesBody{Outcome: "force", By: by, From: orMonth(f.From, first), To: orMonth(f.To, last), MinCell: s.opt.MinCell, Unstable: s.opt.UnstableEvents,
 		Groups: []disparityGroup{},
 		Suppressed: "Counts from 1 to min_cell-1 are suppressed; when only one cell of a column would be, the next smallest is suppressed " +
 			"too so that no hidden count can be recovered from the total. Injury rates on fewer than unstable_below incidents are flagged."}
@@ -205,4 +214,12 @@ func (s *Server) disparities(c *fiber.Ctx) error {
 		body.Groups = append(body.Groups, g)
 	}
 	return c.JSON(body)
+}
+
+// orMonth returns m, or the month of def when m is blank.
+func orMonth(m string, def time.Time) string {
+	if m == "" {
+		return def.Format("2006-01")
+	}
+	return m
 }

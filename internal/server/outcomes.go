@@ -59,7 +59,7 @@ func (s *Server) outcomes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, names, err := s.filterParams(c)
+	f, _, err := s.filterParams(c)
 	if err != nil {
 		return err
 	}
@@ -70,11 +70,17 @@ func (s *Server) outcomes(c *fiber.Ctx) error {
 	body := outcomesBody{Outcome: outcome, GroupBy: groupBy, From: f.From, To: f.To, Unit: f.Unit, Div: f.Division, Groups: []outcomeGroup{},
 		Method: "Rate = events / officer-years of service (each officer-month is 1/12 officer-year) from the officer-month panel; " +
 			"95% CI exact (Garwood) for a Poisson count. Force counts each officer's involvement in an incident."}
-	if body.From == "" {
-		body.From = names.First.Format("2006-01")
+	// Report the months actually counted: the outcome's own span, narrowed
+	// by from and to.
+	first, last, err := s.store.OutcomeSpan(c.UserContext(), outcome)
+	if err != nil {
+		return err
 	}
-	if body.To == "" {
-		body.To = names.Last.Format("2006-01")
+	if body.From == "" || body.From < first.Format("2006-01") {
+		body.From = first.Format("2006-01")
+	}
+	if body.To == "" || body.To > last.Format("2006-01") {
+		body.To = last.Format("2006-01")
 	}
 	var total store.RateRow
 	total.Group = "total"

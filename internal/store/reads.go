@@ -209,3 +209,16 @@ func (s *Store) Names(ctx context.Context) (Names, error) {
 	}
 	return n, err
 }
+
+// OutcomeSpan returns the first and last month the file behind an outcome
+// covers (see the outcome_first macro); rates of the outcome use only those.
+func (s *Store) OutcomeSpan(ctx context.Context, outcome string) (first, last time.Time, err error) {
+	if err := s.requireDataset(ctx); err != nil {
+		return first, last, err
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT outcome_first($o), outcome_last($o)`, sql.Named("o", outcome)).Scan(&first, &last)
+	if err != nil {
+		err = fmt.Errorf("store.OutcomeSpan: %w", err)
+	}
+	return first, last, err
+}
