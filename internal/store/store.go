@@ -15,6 +15,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"deesc/internal/audit"
+	"deesc/internal/auth"
 	"deesc/queries"
 )
 
@@ -125,6 +127,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+	}
+	// The audit log and API tokens live beside the data, outside every
+	// dataset version.
+	if err := audit.EnsureSchema(ctx, s.db); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := auth.EnsureSchema(ctx, s.db); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }
