@@ -9,7 +9,7 @@
 -- param: outcome enum(force|complaints|sustained-complaints|injuries|subject-injuries) = force : the outcome
 -- param: course text = '' : treatment = first completion of this course (blank = use category)
 -- param: category text = '' : treatment = hours in this course category, lower case with hyphens (blank = use course)
--- param: min_hours number = 0 : cumulative category hours that make an officer trained (0 = any completion)
+-- param: min_hours number(0..10000) = 0 : cumulative category hours that make an officer trained (0 = any completion)
 -- param: from month = '' : first month (blank = the data's first)
 -- param: to month = '' : last month (blank = the data's last)
 -- param: unit text = '' : only this unit (blank = all)

@@ -4,7 +4,7 @@
 -- description: who were current on each course with a recertification period (mandatory courses: every officer; other
 -- description: courses: officers who had completed it), and over all such courses.
 -- param: as_of date = today : the last day of the trend
--- param: months int = 24 : how many months back
+-- param: months int(1..120) = 24 : how many months back
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- param: course text = '' : only this course (blank = all)

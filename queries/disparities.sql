@@ -8,6 +8,7 @@
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- columns: grp, incidents, subject_injured
+-- suppress: incidents, subject_injured
 -- roles: leadership, evaluator, auditor, admin
 WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
 i AS (

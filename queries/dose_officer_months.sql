@@ -4,7 +4,7 @@
 -- description: completed in the trailing window of months (the month itself and the window-1 before it), and the month's
 -- description: count of the outcome. The input of the dose-response analysis.
 -- param: outcome enum(force|complaints|sustained-complaints|injuries|subject-injuries) = force : the outcome
--- param: window int = 12 : trailing months of training counted
+-- param: window int(1..120) = 12 : trailing months of training counted
 -- param: from month = '' : first month (blank = the data's first)
 -- param: to month = '' : last month (blank = the data's last)
 -- param: unit text = '' : only this unit (blank = all)

@@ -8,6 +8,7 @@
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- columns: subject_behaviour, response, incidents
+-- suppress: incidents
 -- roles: leadership, evaluator, auditor, admin
 WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
 i AS (

@@ -11,6 +11,7 @@
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- columns: grp, events, officer_months, officer_years, events_with_calls, calls, force_incidents, reviewed, commendations, deescalation_commendations
+-- suppress: events, events_with_calls, force_incidents, reviewed
 -- roles: leadership, evaluator, auditor, admin
 WITH p AS (
 	SELECT p.*, u.unit, u.division FROM panel p JOIN units u ON u.unit_key = p.unit_key
