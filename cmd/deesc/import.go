@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"deesc/internal/config"
@@ -43,6 +45,16 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	v, err := importDir(ctx, st, cfg, pos[0], pos[0], stderr, log)
+	status, detail := 201, fmt.Sprintf("dataset version %d", v.Number)
+	if err != nil {
+		status, detail = 422, "refused: "+firstLine(err.Error())
+	}
+	if aerr := auditCLI(context.WithoutCancel(ctx), st.DB(), "POST", "/cli/import", "dir="+url.QueryEscape(pos[0]), detail, status); aerr != nil {
+		log.Error("the import could not be written to the audit log", "err", aerr)
+		if err == nil {
+			err = aerr
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -116,4 +128,10 @@ func thousands(n int64) string {
 // panelOptions returns the panel configuration of cfg.
 func panelOptions(cfg config.Config) store.PanelOptions {
 	return store.PanelOptions{DeescalationCategories: cfg.Analysis.DeescalationCategories, UseOfForceCategories: cfg.Analysis.UseOfForceCategories}
+}
+
+// firstLine is s up to its first newline.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

@@ -8,6 +8,10 @@
 //	deesc import DIR [--config FILE] [--db FILE]
 //	deesc demo DIR [--officers N] [--years Y] [--seed S] [--end YYYY-MM] [--gzip]
 //	deesc versions [--config FILE] [--db FILE]
+//	deesc analyze cohorts|staggered|prepost|dose [flags]
+//	deesc query NAME [--param k=v …] [--format csv|json|parquet] [--out FILE]
+//	deesc token add NAME ROLE | list | revoke NAME
+//	deesc audit verify
 package main
 
 import (
@@ -60,6 +64,10 @@ const usage = `deesc — training compliance and outcome analytics
   deesc demo DIR       write a synthetic demo dataset to DIR
   deesc versions       list the dataset versions
   deesc analyze KIND   print an analysis (cohorts, staggered, prepost, dose) as JSON
+  deesc query NAME     run a catalogue query: --param k=v … --format csv|json|parquet --out FILE
+  deesc token add NAME ROLE | list | revoke NAME
+                       manage API tokens (roles: leadership, evaluator, auditor, admin)
+  deesc audit verify   check the audit log's hash chain
 
 Common flags: --config FILE (default ./config.yaml), --db FILE (default data/deesc.duckdb).
 Run 'deesc COMMAND --help' for the flags of a command.`
@@ -81,6 +89,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdVersions(ctx, args, stdout, stderr)
 	case "analyze":
 		return cmdAnalyze(ctx, args, stdout, stderr)
+	case "query":
+		return cmdQuery(ctx, args, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, args, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

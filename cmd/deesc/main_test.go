@@ -97,12 +97,28 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// testClient gives up on any request after 20 s, so no test can hang on a
+// server that stopped answering.
+var testClient = &http.Client{Timeout: 20 * time.Second}
+
+// waitDone waits for a command started in a goroutine, failing after a minute.
+func waitDone(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("the command did not return within a minute")
+		return nil
+	}
+}
+
 // health polls GET /api/health until it answers or the deadline passes.
 func health(t *testing.T, addr string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/api/health")
+		resp, err := testClient.Get("http://" + addr + "/api/health")
 		if err == nil {
 			var body map[string]any
 			err = json.NewDecoder(resp.Body).Decode(&body)
@@ -136,7 +152,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("start %d: health = %v", start, body)
 		}
 		cancel()
-		if err := <-done; err != nil {
+		if err := waitDone(t, done); err != nil {
 			t.Errorf("start %d: serve returned %v", start, err)
 		}
 	}

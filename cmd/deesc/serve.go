@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"deesc/internal/audit"
+	"deesc/internal/auth"
+	"deesc/internal/config"
 	"deesc/internal/server"
 )
 
@@ -33,6 +36,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	authOn := cfg.Auth.On(cfg.Server.Addr)
+	if !authOn && !config.IsLoopback(cfg.Server.Addr) {
+		return &exitError{2, fmt.Errorf("refusing to serve %s without authentication: every visitor would act as admin. "+
+			"Set auth.enabled: true (and create tokens with `deesc token add NAME ROLE`) or listen on 127.0.0.1", cfg.Server.Addr)}
+	}
 	// Claim the port before any slow start-up work, so a port in use fails at once.
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
@@ -50,8 +58,25 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := ensureDemo(ctx, cfg, st, log); err != nil {
 		return err
 	}
+	if err := st.CheckCatalogue(ctx); err != nil {
+		return err
+	}
+	auditLog, err := audit.Open(ctx, st.DB(), audit.Options{})
+	if err != nil {
+		return fmt.Errorf("cannot open the audit log in %s: %w", cfg.Database.Path, err)
+	}
+	defer auditLog.Close()
+	tokens := auth.NewTokens(st.DB())
+	if authOn {
+		if list, err := tokens.List(ctx); err == nil && len(list) == 0 {
+			log.Warn("authentication is on but no token exists: create one with `deesc token add NAME admin`")
+		}
+	} else {
+		log.Warn("demo mode: authentication is off on loopback, every visitor acts as admin (auth.enabled)")
+	}
 	app := server.New(st, server.Options{Log: log, Version: version,
-		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins})
+		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins,
+		Auth: authOn, Tokens: tokens, Audit: auditLog, QueryTimeout: cfg.Query.Timeout})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("deesc is serving", "url", "http://"+ln.Addr().String()+"/", "db", cfg.Database.Path)

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -22,7 +23,47 @@ type Config struct {
 	Import   Import   `mapstructure:"import"`
 	Analysis Analysis `mapstructure:"analysis"`
 	Privacy  Privacy  `mapstructure:"privacy"`
+	Auth     Auth     `mapstructure:"auth"`
+	Query    Query    `mapstructure:"query"`
 	Log      Log      `mapstructure:"log"`
+}
+
+// Auth configures who may call the API.
+type Auth struct {
+	// Enabled is "auto" (on unless listening on loopback), "true" or "false".
+	// With auth off every request acts as admin; that is refused on any
+	// address other than loopback.
+	Enabled string `mapstructure:"enabled"`
+}
+
+// On reports whether requests must carry a token when listening on addr.
+func (a Auth) On(addr string) bool {
+	switch a.Enabled {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return !IsLoopback(addr)
+}
+
+// IsLoopback reports whether addr (HOST:PORT) listens on loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Query bounds the work one request may cause.
+type Query struct {
+	// Timeout cancels a query that runs longer (503 to the client).
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // Privacy configures small-cell protection in aggregate answers.
@@ -104,6 +145,8 @@ func Defaults() Config {
 			DoseBins:               []float64{0, 8, 16, 40}, // = analysis.DefaultDoseBins
 		},
 		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
+		Auth:    Auth{Enabled: "auto"},
+		Query:   Query{Timeout: 30 * time.Second},
 		Log:     Log{Format: "text", Level: "info"},
 	}
 }
@@ -146,6 +189,13 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
+	// YAML's true/false reach a string field as "1"/"0".
+	switch c.Auth.Enabled {
+	case "1":
+		c.Auth.Enabled = "true"
+	case "0":
+		c.Auth.Enabled = "false"
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -179,6 +229,8 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("analysis.dose_bins", d.Analysis.DoseBins)
 	v.SetDefault("privacy.min_cell", d.Privacy.MinCell)
 	v.SetDefault("privacy.unstable_events", d.Privacy.UnstableEvents)
+	v.SetDefault("auth.enabled", d.Auth.Enabled)
+	v.SetDefault("query.timeout", d.Query.Timeout)
 	v.SetDefault("log.format", d.Log.Format)
 	v.SetDefault("log.level", d.Log.Level)
 }
@@ -213,6 +265,14 @@ func (c Config) Validate() error {
 		if c.Analysis.DoseBins[i] <= c.Analysis.DoseBins[i-1] {
 			return fmt.Errorf("analysis.dose_bins: edges must increase (got %v)", c.Analysis.DoseBins)
 		}
+	}
+	switch c.Auth.Enabled {
+	case "auto", "true", "false":
+	default:
+		return fmt.Errorf("auth.enabled: %q is not auto, true or false", c.Auth.Enabled)
+	}
+	if c.Query.Timeout < time.Second {
+		return fmt.Errorf("query.timeout: must be at least 1s (got %s)", c.Query.Timeout)
 	}
 	switch c.Log.Format {
 	case "text", "json":

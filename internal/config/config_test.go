@@ -100,3 +100,37 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("missing explicit file: %v", err)
 	}
 }
+
+func TestAuthEnabled(t *testing.T) {
+	for _, tc := range []struct {
+		yaml, addr string
+		on         bool
+	}{
+		{"auth: {enabled: auto}\n", "127.0.0.1:8080", false},
+		{"auth: {enabled: auto}\n", "[::1]:8080", false},
+		{"auth: {enabled: auto}\n", "localhost:8080", false},
+		{"auth: {enabled: auto}\n", "0.0.0.0:8080", true},
+		{"auth: {enabled: auto}\n", ":8080", true},
+		{"auth: {enabled: true}\n", "127.0.0.1:8080", true},
+		{"auth: {enabled: false}\n", "10.0.0.5:8080", false},
+	} {
+		p := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(p, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if got := c.Auth.On(tc.addr); got != tc.on {
+			t.Errorf("%q on %s: auth on = %v, want %v", tc.yaml, tc.addr, got, tc.on)
+		}
+	}
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte("auth: {enabled: maybe}\nquery: {timeout: 10ms}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p, nil); err == nil || !strings.Contains(err.Error(), "auth.enabled") {
+		t.Errorf("auth.enabled: maybe: got %v, want an error naming auth.enabled", err)
+	}
+}

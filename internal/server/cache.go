@@ -33,7 +33,7 @@ func newResultCache(maxBytes int) *resultCache {
 	return &resultCache{entries: map[string]cached{}, max: maxBytes}
 }
 
-// key is the route and its parameters in a canonical order.
+// cacheKey is the caller's role, the route and its parameters in a canonical order.
 func cacheKey(c *fiber.Ctx) string {
 	q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 	keys := make([]string, 0, len(q))
@@ -41,7 +41,14 @@ func cacheKey(c *fiber.Ctx) string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// The role is part of the key: an answer may depend on it (suppression
+	// for leadership, a catalogue query a role may not run), and a cached
+	// answer must never reach a role that could not have computed it.
 	var b strings.Builder
+	if id, ok := identityOf(c); ok {
+		b.WriteString(string(id.Role))
+	}
+	b.WriteString("\x00")
 	b.WriteString(c.Path())
 	for _, k := range keys {
 		vs := q[k]

@@ -11,6 +11,7 @@ import (
 
 	"deesc/internal/analysis"
 	"deesc/internal/store"
+	"deesc/queries"
 )
 
 // NotComputable says why a statistic cannot be computed on this data: 422.
@@ -31,6 +32,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var (
 			pe *analysis.ParamError
+			qe *queries.ParamError
 			nc *NotComputable
 			fe *fiber.Error
 		)
@@ -39,6 +41,8 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		switch {
 		case errors.As(err, &pe):
 			status, body = fiber.StatusBadRequest, errorBody{Error: pe.Error(), Param: pe.Param}
+		case errors.As(err, &qe):
+			status, body = fiber.StatusBadRequest, errorBody{Error: qe.Error(), Param: qe.Param}
 		case errors.As(err, &nc):
 			status, body = fiber.StatusUnprocessableEntity, errorBody{Error: nc.Reason}
 		case notComputable:

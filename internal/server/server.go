@@ -8,6 +8,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
+	"deesc/internal/audit"
+	"deesc/internal/auth"
 	"deesc/internal/store"
 )
 
@@ -24,6 +26,13 @@ type Options struct {
 	// CacheBytes bounds the answers kept per dataset version; 0 = 64 MiB,
 	// negative = no caching.
 	CacheBytes int
+	// Auth: requests must carry a token of Tokens. Off, everyone acts as admin.
+	Auth   bool
+	Tokens *auth.Tokens
+	// Audit receives one entry per API call; nil = no audit log (tests only).
+	Audit *audit.Log
+	// QueryTimeout bounds each API request's work; 0 = none.
+	QueryTimeout time.Duration
 }
 
 // Server holds what handlers need.
@@ -32,6 +41,8 @@ type Server struct {
 	opt     Options
 	log     *slog.Logger
 	results *resultCache // nil when caching is off
+	errors  fiber.ErrorHandler
+	charts  map[string]chartSpec
 }
 
 // New builds the Fiber app with every route registered.
@@ -48,7 +59,8 @@ func New(st *store.Store, opt Options) *fiber.App {
 	if opt.UnstableEvents == 0 {
 		opt.UnstableEvents = 20
 	}
-	s := &Server{store: st, opt: opt, log: opt.Log}
+	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log)}
+	s.charts = s.chartSpecs()
 	switch {
 	case opt.CacheBytes == 0:
 		s.results = newResultCache(64 << 20)
@@ -57,7 +69,7 @@ func New(st *store.Store, opt Options) *fiber.App {
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
-		ErrorHandler:          errorHandler(opt.Log),
+		ErrorHandler:          s.errors,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          5 * time.Minute,
