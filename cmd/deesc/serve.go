@@ -76,7 +76,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	app := server.New(st, server.Options{Log: log, Version: version,
 		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins,
-		Auth: authOn, Tokens: tokens, Audit: auditLog, QueryTimeout: cfg.Query.Timeout})
+		Auth: authOn, Tokens: tokens, Audit: auditLog, QueryTimeout: cfg.Query.Timeout,
+		BodyBytes: cfg.Limits.BodyBytes, RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("deesc is serving", "url", "http://"+ln.Addr().String()+"/", "db", cfg.Database.Path)

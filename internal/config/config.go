@@ -25,6 +25,7 @@ type Config struct {
 	Privacy  Privacy  `mapstructure:"privacy"`
 	Auth     Auth     `mapstructure:"auth"`
 	Query    Query    `mapstructure:"query"`
+	Limits   Limits   `mapstructure:"limits"`
 	Log      Log      `mapstructure:"log"`
 }
 
@@ -58,6 +59,16 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Limits bound what one client may send and how often.
+type Limits struct {
+	// BodyBytes caps a request body (sign-in, token creation).
+	BodyBytes int `mapstructure:"body_bytes"`
+	// RequestsPerSecond and Burst rate-limit each token (each address when
+	// anonymous); beyond them the answer is 429 with Retry-After. 0 = no limit.
+	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
+	Burst             int     `mapstructure:"burst"`
 }
 
 // Query bounds the work one request may cause.
@@ -147,6 +158,7 @@ func Defaults() Config {
 		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
 		Auth:    Auth{Enabled: "auto"},
 		Query:   Query{Timeout: 30 * time.Second},
+		Limits:  Limits{BodyBytes: 1 << 20, RequestsPerSecond: 100, Burst: 200},
 		Log:     Log{Format: "text", Level: "info"},
 	}
 }
@@ -231,6 +243,9 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("privacy.unstable_events", d.Privacy.UnstableEvents)
 	v.SetDefault("auth.enabled", d.Auth.Enabled)
 	v.SetDefault("query.timeout", d.Query.Timeout)
+	v.SetDefault("limits.body_bytes", d.Limits.BodyBytes)
+	v.SetDefault("limits.requests_per_second", d.Limits.RequestsPerSecond)
+	v.SetDefault("limits.burst", d.Limits.Burst)
 	v.SetDefault("log.format", d.Log.Format)
 	v.SetDefault("log.level", d.Log.Level)
 }
@@ -273,6 +288,12 @@ func (c Config) Validate() error {
 	}
 	if c.Query.Timeout < time.Second {
 		return fmt.Errorf("query.timeout: must be at least 1s (got %s)", c.Query.Timeout)
+	}
+	if c.Limits.BodyBytes < 1024 {
+		return fmt.Errorf("limits.body_bytes: must be at least 1024 (got %d)", c.Limits.BodyBytes)
+	}
+	if c.Limits.RequestsPerSecond < 0 || c.Limits.RequestsPerSecond > 0 && c.Limits.Burst < 1 {
+		return fmt.Errorf("limits: requests_per_second must be ≥ 0 and burst ≥ 1 when it is set (got %g, %d)", c.Limits.RequestsPerSecond, c.Limits.Burst)
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -251,3 +251,10 @@ func TestAuditLogRecordsEveryCall(t *testing.T) {
 }
 
 func itoaTest(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// newLimitedServer serves st with authentication on and a rate limit.
+func newLimitedServer(t testing.TB, st *store.Store, rate float64, burst int) *fiber.App {
+	t.Helper()
+	return New(st, Options{Now: func() time.Time { return testToday }, Version: "test", Auth: true, Tokens: auth.NewTokens(st.DB()),
+		RequestsPerSecond: rate, Burst: burst})
+}

@@ -59,6 +59,7 @@ func (s *Server) apiRoutes() []route {
 func (s *Server) routes(app *fiber.App) {
 	app.Use(securityHeaders)
 	app.Use(s.identify)
+	app.Use(s.limited)
 	for _, r := range s.apiRoutes() {
 		handlers := []fiber.Handler{}
 		if r.audited {

@@ -33,6 +33,11 @@ type Options struct {
 	Audit *audit.Log
 	// QueryTimeout bounds each API request's work; 0 = none.
 	QueryTimeout time.Duration
+	// BodyBytes caps request bodies (413 beyond); 0 = 1 MiB.
+	BodyBytes int
+	// RequestsPerSecond and Burst rate-limit each caller (429); 0 = no limit.
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // Server holds what handlers need.
@@ -43,6 +48,7 @@ type Server struct {
 	results *resultCache // nil when caching is off
 	errors  fiber.ErrorHandler
 	charts  map[string]chartSpec
+	limiter *rateLimiter // nil = no rate limit
 }
 
 // New builds the Fiber app with every route registered.
@@ -61,6 +67,12 @@ func New(st *store.Store, opt Options) *fiber.App {
 	}
 	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log)}
 	s.charts = s.chartSpecs()
+	if opt.RequestsPerSecond > 0 {
+		s.limiter = newRateLimiter(opt.RequestsPerSecond, max(opt.Burst, 1), time.Now)
+	}
+	if opt.BodyBytes == 0 {
+		opt.BodyBytes = 1 << 20
+	}
 	switch {
 	case opt.CacheBytes == 0:
 		s.results = newResultCache(64 << 20)
@@ -70,6 +82,7 @@ func New(st *store.Store, opt Options) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
 		ErrorHandler:          s.errors,
+		BodyLimit:             opt.BodyBytes,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          5 * time.Minute,
