@@ -75,10 +75,14 @@ func (rc *resultCache) put(version int, key string, body []byte) cached {
 	e := cached{body: append([]byte(nil), body...), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if version > rc.version {
+	// Any other version — a newer import, or an older one restored by a
+	// rollback — replaces what is kept. get only answers for the version a
+	// request read when it started, so a late answer computed on the
+	// previous version can never be served on this one.
+	if version != rc.version {
 		rc.version, rc.entries, rc.bytes = version, map[string]cached{}, 0
 	}
-	if version != rc.version || len(body) > rc.max/4 {
+	if len(body) > rc.max/4 {
 		return e
 	}
 	if rc.bytes+len(body) > rc.max {
