@@ -99,5 +99,5 @@ func ensureDemo(ctx context.Context, cfg config.Config, st *store.Store, log *sl
 		return fmt.Errorf("demo import: %w", err)
 	}
 	log.Info("demo dataset imported", "version", v.Number, "seconds", fmt.Sprintf("%.1f", v.Seconds))
-	return nil
+	return auditCLI(ctx, st.DB(), "POST", "/cli/import", "demo=true", fmt.Sprintf("dataset version %d (%s)", v.Number, source), 201)
 }
