@@ -191,10 +191,12 @@ func (r *importRun) run(ctx context.Context, dir string) (Version, error) {
 		return Version{}, err
 	}
 	// Fold the write-ahead log into the file now rather than on next start.
-	_, _ = r.conn.ExecContext(ctx, "CHECKPOINT")
+	_, ckErr := r.conn.ExecContext(ctx, "CHECKPOINT")
 	v, err := r.s.currentVersion(ctx, r.conn)
 	if err != nil {
-		return Version{}, err
+		// The commit is durable in the write-ahead log: say so, rather than
+		// that the import failed (a disk that filled while checkpointing).
+		return Version{}, &CommittedError{Version: r.number, Err: errors.Join(ckErr, err)}
 	}
 	r.progress("done", "", 0)
 	return v, nil
@@ -392,3 +394,18 @@ func (r *importRun) readFailure(src *source, order int, err error) {
 	}
 	r.probs.add(Problem{File: src.name, order: order, Message: "cannot be read: " + msg})
 }
+
+// CommittedError reports a failure after an import committed: the new
+// dataset version is durable and will be served after a restart, but the
+// database failed afterwards (e.g. the disk filled while checkpointing).
+type CommittedError struct {
+	Version int
+	Err     error
+}
+
+func (e *CommittedError) Error() string {
+	return fmt.Sprintf("the import was committed as dataset version %d, but the database failed afterwards (%v); "+
+		"free space if the disk is full and restart deesc: version %d will be current", e.Version, e.Err, e.Version)
+}
+
+func (e *CommittedError) Unwrap() error { return e.Err }
