@@ -8,6 +8,7 @@
 //	deesc import DIR [--config FILE] [--db FILE]
 //	deesc demo DIR [--officers N] [--years Y] [--seed S] [--end YYYY-MM] [--gzip]
 //	deesc versions [--config FILE] [--db FILE]
+//	deesc rollback VERSION [--config FILE] [--db FILE]
 //	deesc analyze cohorts|staggered|prepost|dose [flags]
 //	deesc query NAME [--param k=v …] [--format csv|json|parquet] [--out FILE]
 //	deesc token add NAME ROLE | list | revoke NAME
@@ -63,6 +64,7 @@ const usage = `deesc — training compliance and outcome analytics
   deesc import DIR     validate the files in DIR and replace those tables
   deesc demo DIR       write a synthetic demo dataset to DIR
   deesc versions       list the dataset versions
+  deesc rollback N     make kept dataset version N current again
   deesc analyze KIND   print an analysis (cohorts, staggered, prepost, dose) as JSON
   deesc query NAME     run a catalogue query: --param k=v … --format csv|json|parquet --out FILE
   deesc token add NAME ROLE | list | revoke NAME
@@ -91,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAnalyze(ctx, args, stdout, stderr)
 	case "query":
 		return cmdQuery(ctx, args, stdout, stderr)
+	case "rollback":
+		return cmdRollback(ctx, args, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args, stdout, stderr)
 	case "audit":

@@ -88,6 +88,7 @@ var (
 	docQueryExport   = opDoc{summary: "The whole result of a named query as a file, no row cap; manifest in X-Deesc-* headers", params: []paramDoc{pPath("name", "the query"), pEnum("format", "file format (default csv)", "csv", "json", "parquet")}}
 	docQueryManifest = opDoc{summary: "The manifest of the export with the same parameters: rows, sha256, dataset version, suppression", params: []paramDoc{pPath("name", "the query"), pEnum("format", "file format (default csv)", "csv", "json", "parquet")}, answer: export.Manifest{}}
 	docVersions      = opDoc{summary: "Dataset versions, newest first, with their files' sha256", answer: []store.Version{}}
+	docRollback      = opDoc{summary: "Make a kept dataset version current again; answers the version now served", params: []paramDoc{pPath("version", "the dataset version")}, answer: store.Version{}}
 	docTokenList     = opDoc{summary: "API tokens (never their secrets)", answer: []tokenBody{}}
 	docTokenAdd      = opDoc{summary: "Create a token; its secret is in this answer only", body: map[string]string{"name": "analyst-1", "role": "evaluator"}, answer: tokenBody{}, status: 201}
 	docTokenRevoke   = opDoc{summary: "Revoke a token", params: []paramDoc{pPath("name", "the token's name")}, status: 204}

@@ -49,6 +49,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: "/api/queries/:name/export", roles: everyone, handler: s.queryExport, audited: true, doc: docQueryExport},
 		{method: "GET", path: "/api/queries/:name/export/manifest", roles: everyone, handler: s.queryManifest, audited: true, doc: docQueryManifest},
 		{method: "GET", path: "/api/versions", roles: auditors, handler: s.versions, audited: true, doc: docVersions},
+		{method: "POST", path: "/api/versions/:version/rollback", roles: adminOnly, handler: s.rollback, audited: true, doc: docRollback},
 		{method: "GET", path: "/api/tokens", roles: adminOnly, handler: s.tokenList, audited: true, doc: docTokenList},
 		{method: "POST", path: "/api/tokens", roles: adminOnly, handler: s.tokenAdd, audited: true, doc: docTokenAdd},
 		{method: "DELETE", path: "/api/tokens/:name", roles: adminOnly, handler: s.tokenRevoke, audited: true, doc: docTokenRevoke},
