@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -81,13 +82,15 @@ func canonicalQuery(c *fiber.Ctx) string {
 
 // bounded runs the rest of the request under the configured query timeout:
 // a query that runs longer is cancelled and answered 503.
+// A client that hangs up cancels the request's queries too.
 func (s *Server) bounded(c *fiber.Ctx) error {
-	if s.opt.QueryTimeout <= 0 {
-		return c.Next()
-	}
 	parent := c.UserContext()
-	ctx, cancel := context.WithTimeout(parent, s.opt.QueryTimeout)
+	ctx, cancel := context.WithCancel(parent)
+	if s.opt.QueryTimeout > 0 {
+		ctx, cancel = context.WithTimeout(parent, s.opt.QueryTimeout)
+	}
 	defer cancel()
+	go watchClient(ctx, c.Context().Conn(), cancel, 100*time.Millisecond)
 	c.SetUserContext(ctx)
 	err := c.Next()
 	c.SetUserContext(parent)
