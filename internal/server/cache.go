@@ -100,6 +100,7 @@ func (s *Server) cache(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet || s.results == nil {
 		return c.Next()
 	}
+	gen := s.store.Generation()
 	version, err := s.store.CurrentVersionNumber(c.UserContext())
 	if err != nil {
 		return c.Next() // no dataset: the handler answers
@@ -117,7 +118,9 @@ func (s *Server) cache(c *fiber.Ctx) error {
 	if err := c.Next(); err != nil {
 		return err
 	}
-	if c.Response().StatusCode() != fiber.StatusOK {
+	// Keep the answer only if no dataset switch began or ended while it was
+	// computed: otherwise it may belong to another version than the one read.
+	if c.Response().StatusCode() != fiber.StatusOK || gen%2 != 0 || s.store.Generation() != gen {
 		return nil
 	}
 	e := s.results.put(version, key, c.Response().Body())

@@ -67,6 +67,7 @@ func (r *importRun) commit(ctx context.Context) error {
 		return err
 	}
 	r.progress("committing", "", 0)
+	defer r.s.switching()()
 	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}

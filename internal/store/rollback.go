@@ -89,6 +89,7 @@ func (s *Store) rollback(ctx context.Context, conn *sql.Conn, version int) (Vers
 // connection, so a rollback points them exactly as a commit does.
 func (s *Store) repoint(ctx context.Context, conn *sql.Conn, version int, schema string) error {
 	r := &importRun{s: s, conn: conn}
+	defer r.s.switching()()
 	if err := r.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -36,6 +37,21 @@ type Store struct {
 	path     string
 	opt      Options
 	importMu sync.Mutex
+	// switches counts dataset switches begun and finished (imports'
+	// commits and rollbacks): odd while one is under way. Caches compare it
+	// before and after computing an answer.
+	switches atomic.Int64
+}
+
+// Generation returns a number that changes whenever the current dataset
+// may change: it is odd while a switch is under way. An answer computed
+// between two equal, even readings was computed on one dataset.
+func (s *Store) Generation() int64 { return s.switches.Load() }
+
+// switching brackets a transaction that may change the current dataset.
+func (s *Store) switching() func() {
+	s.switches.Add(1)
+	return func() { s.switches.Add(1) }
 }
 
 // Open opens (creating if needed) the database at path; ":memory:" or "" opens
