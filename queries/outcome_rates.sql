@@ -14,21 +14,23 @@
 -- suppress: events, events_with_calls, force_incidents, reviewed
 -- roles: leadership, evaluator, auditor, admin
 WITH p AS (
-	SELECT p.*, u.unit, u.division FROM panel p JOIN units u ON u.unit_key = p.unit_key
-	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
+	SELECT s.*, u.unit, u.division FROM panel_units s JOIN units u ON u.unit_key = s.unit_key
+	WHERE ($from = '' OR s.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR s.month <= CAST($to || '-01' AS DATE))
 		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
-		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
+		AND s.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
 ),
 g AS (
 	SELECT CASE $group_by WHEN 'division' THEN division WHEN 'unit' THEN division || ' / ' || unit
 			WHEN 'year' THEN strftime(month, '%Y') ELSE strftime(month, '%Y-%m') END AS grp,
 		CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
 			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END AS events,
-		exposure, calls, n_force, n_reviewed, n_commendations, n_deesc_commendations
+		CASE $outcome WHEN 'force' THEN n_force_wc WHEN 'complaints' THEN n_complaints_wc WHEN 'sustained-complaints' THEN n_sustained_wc
+			WHEN 'injuries' THEN n_injuries_wc ELSE n_subject_injuries_wc END AS events_wc,
+		officer_months, calls, n_force, n_reviewed, n_commendations, n_deesc_commendations
 	FROM p
 )
-SELECT grp, sum(events) AS events, count(*) AS officer_months, count(*) / 12.0 AS officer_years,
-	coalesce(sum(events) FILTER (WHERE calls IS NOT NULL), 0) AS events_with_calls, coalesce(sum(calls), 0) AS calls,
+SELECT grp, sum(events) AS events, sum(officer_months) AS officer_months, sum(officer_months) / 12.0 AS officer_years,
+	coalesce(sum(events_wc), 0) AS events_with_calls, coalesce(sum(calls), 0) AS calls,
 	sum(n_force) AS force_incidents, sum(n_reviewed) AS reviewed, sum(n_commendations) AS commendations,
 	sum(n_deesc_commendations) AS deescalation_commendations
 FROM g GROUP BY grp ORDER BY grp

@@ -180,36 +180,51 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 	}
 	r.temp("ptrain")
 	if err := run("training", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ptrain AS
-		SELECT k, m, sum(h_deesc) OVER w AS c_deesc, sum(h_uof) OVER w AS c_uof, sum(h_all) OVER w AS c_all FROM (
-			SELECT k.officer_key AS k, %[2]s AS m,
-				coalesce(sum(t.hours) FILTER (WHERE list_contains($deesc, %[3]s)), 0) AS h_deesc,
-				coalesce(sum(t.hours) FILTER (WHERE list_contains($uof, %[3]s)), 0) AS h_uof,
-				sum(t.hours) AS h_all
-			FROM eff_training t JOIN eff_courses c ON c.course_id = t.course_id
-			JOIN pofficer_keys k ON k.officer_id = t.officer_id GROUP BY ALL)
-		WINDOW w AS (PARTITION BY k ORDER BY m)`, "", monthIndex("t.completed_on"), norm),
+		SELECT k.officer_key AS k, %[2]s AS m,
+			coalesce(sum(t.hours) FILTER (WHERE list_contains($deesc, %[3]s)), 0) AS h_deesc,
+			coalesce(sum(t.hours) FILTER (WHERE list_contains($uof, %[3]s)), 0) AS h_uof,
+			sum(t.hours) AS h_all
+		FROM eff_training t JOIN eff_courses c ON c.course_id = t.course_id
+		JOIN pofficer_keys k ON k.officer_id = t.officer_id GROUP BY ALL`, "", monthIndex("t.completed_on"), norm),
 		namedArg("deesc", deesc), namedArg("uof", uof)); err != nil {
 		return err
 	}
 
 	hours := func(name, col string) string {
-		return fmt.Sprintf("coalesce(t.%[2]s, 0) AS %[1]s_cum, coalesce(t.%[2]s, 0) - coalesce(t12.%[2]s, 0) AS %[1]s_12m", name, col)
+		return fmt.Sprintf("t.c_%[2]s AS %[1]s_cum, t.y_%[2]s AS %[1]s_12m", name, col)
 	}
-	sel := []string{hours("deesc_hours", "c_deesc"), hours("uof_hours", "c_uof"), hours("all_hours", "c_all")}
+	sel := []string{hours("deesc_hours", "deesc"), hours("uof_hours", "uof"), hours("all_hours", "all")}
 	var countSel, unmatched []string
 	for _, c := range panelCounts {
 		countSel = append(countSel, fmt.Sprintf("CAST(coalesce(e.%s, 0) AS INTEGER) AS %s", c, c))
 		unmatched = append(unmatched, fmt.Sprintf("CAST(coalesce(sum(%s), 0) AS BIGINT) AS outside_%s", c, c))
 	}
-	r.panelSelect = fmt.Sprintf(`SELECT b.k AS officer_key, b.month, k.unit_key, k.division_key,
+	// Hours up to and including each month, and in the trailing twelve, as
+	// running sums over the officer's panel months interleaved with the
+	// months they trained (training months sort before the panel month they
+	// share, so a month's own training counts): one sort instead of two
+	// as-of joins.
+	r.panelSelect = fmt.Sprintf(`WITH u AS (
+			SELECT k, m, TRUE AS is_panel, 0 AS h_deesc, 0 AS h_uof, 0 AS h_all FROM pbase
+			UNION ALL
+			SELECT k, m, FALSE, h_deesc, h_uof, h_all FROM ptrain
+		), t AS (
+			SELECT k, m, is_panel,
+				sum(h_deesc) OVER cum AS c_deesc, sum(h_uof) OVER cum AS c_uof, sum(h_all) OVER cum AS c_all,
+				sum(h_deesc) OVER y12 AS y_deesc, sum(h_uof) OVER y12 AS y_uof, sum(h_all) OVER y12 AS y_all
+			FROM u
+			WINDOW cum AS (PARTITION BY k ORDER BY m, is_panel ROWS UNBOUNDED PRECEDING),
+				y12 AS (PARTITION BY k ORDER BY m RANGE BETWEEN 11 PRECEDING AND CURRENT ROW)
+			QUALIFY is_panel
+		)
+		SELECT b.k AS officer_key, b.month, k.unit_key, k.division_key,
 			CAST(1.0 / 12 AS DOUBLE) AS exposure, b.calls, b.reported,
 			%[1]s,
 			%[2]s
 		FROM pbase b
 		JOIN pofficer_keys k ON k.officer_key = b.k
-		LEFT JOIN pevents e ON e.k = b.k AND e.m = b.m
-		ASOF LEFT JOIN ptrain t ON t.k = b.k AND t.m <= b.m
-		ASOF LEFT JOIN ptrain t12 ON t12.k = b.k AND t12.m <= b.m - 12`, strings.Join(sel, ",\n\t\t\t"), strings.Join(countSel, ", "))
+		JOIN t ON t.k = b.k AND t.m = b.m
+		LEFT JOIN pevents e ON e.k = b.k AND e.m = b.m`, strings.Join(sel, ",\n\t\t\t"), strings.Join(countSel, ", "))
 	r.temp("pofficer_courses")
 	if err := run("courses", `CREATE OR REPLACE TEMP TABLE pofficer_courses AS
 		SELECT officer_id, course_id, min(completed_on) AS first_completed, CAST(date_trunc('month', min(completed_on)) AS DATE) AS first_month,
@@ -245,6 +260,10 @@ func (r *importRun) writePanel(ctx context.Context) error {
 	if err := r.exec(ctx, fmt.Sprintf("CREATE TABLE %s.panel AS %s", r.schema, r.panelSelect)); err != nil {
 		return fmt.Errorf("writing panel: %w", err)
 	}
+	r.progress("writing", "panel_units", 0)
+	if err := r.exec(ctx, unitSummary(r.schema)); err != nil {
+		return fmt.Errorf("writing panel_units: %w", err)
+	}
 	return r.exec(ctx, fmt.Sprintf(`CREATE VIEW %[1]s.activity AS
 		SELECT k.officer_id, p.month, CAST(p.calls AS BIGINT) AS calls_for_service
 		FROM %[1]s.panel p JOIN %[1]s.officer_keys k ON k.officer_key = p.officer_key WHERE p.reported`, r.schema))
@@ -253,3 +272,16 @@ func (r *importRun) writePanel(ctx context.Context) error {
 // panelCounts are the panel's outcome count columns.
 var panelCounts = []string{"n_force", "n_subject_injuries", "n_reviewed", "n_deesc_attempted", "n_complaints", "n_sustained",
 	"n_injuries", "n_commendations", "n_deesc_commendations"}
+
+// unitSummary creates schema.panel_units: the panel summed per unit and
+// month — officer-months, calls, and each outcome count in all months and
+// in the months whose calls are known (COUNT_wc) — from which the outcome
+// rates are read without scanning every officer-month.
+func unitSummary(schema string) string {
+	cols := []string{"count(*) AS officer_months", "sum(calls) AS calls"}
+	for _, c := range panelCounts {
+		cols = append(cols, fmt.Sprintf("sum(%[1]s) AS %[1]s, coalesce(sum(%[1]s) FILTER (WHERE calls IS NOT NULL), 0) AS %[1]s_wc", c))
+	}
+	return fmt.Sprintf("CREATE TABLE %[1]s.panel_units AS SELECT unit_key, month, %[2]s FROM %[1]s.panel GROUP BY unit_key, month ORDER BY unit_key, month",
+		schema, strings.Join(cols, ", "))
+}

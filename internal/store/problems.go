@@ -104,7 +104,18 @@ func newProblemList(cap int) *problemList {
 }
 
 // add records p unless the file's cap is reached, in which case it is counted.
+// printable escapes control characters (from a reader's error about a
+// damaged file, say) so that a message never reaches a terminal raw.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\n' || r == 0x7f }) {
+		return s
+	}
+	q := fmt.Sprintf("%q", s)
+	return strings.ReplaceAll(q[1:len(q)-1], `\n`, "\n")
+}
+
 func (l *problemList) add(p Problem) {
+	p.Message = printable(p.Message)
 	if l.perFile[p.File] >= l.cap {
 		l.omitted[p.File]++
 		return
