@@ -10,11 +10,9 @@
 -- columns: grp, incidents, subject_injured
 -- suppress: incidents, subject_injured
 -- roles: leadership, evaluator, auditor, admin
-WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
-i AS (
-	SELECT incident_id, max(CASE $by WHEN 'subject_race' THEN subject_race ELSE subject_gender END) AS grp,
-		bool_or(subject_injured) AS injured
-	FROM f GROUP BY incident_id
+WITH i AS (
+	SELECT CASE $by WHEN 'subject_race' THEN subject_race ELSE subject_gender END AS grp, subject_injured AS injured
+	FROM placed_incidents($from, $to, $unit, $division)
 )
 SELECT coalesce(grp, 'unknown') AS grp, count(*) AS incidents, count(*) FILTER (WHERE injured) AS subject_injured
 FROM i GROUP BY ALL ORDER BY incidents DESC, grp

@@ -9,16 +9,10 @@
 -- columns: factor, value, response, incidents
 -- suppress: incidents
 -- roles: leadership, evaluator, auditor, admin
-WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
-i AS (
-	SELECT incident_id, bool_or(mental_health_crisis) AS mental_health_crisis, bool_or(substance_use) AS substance_use,
-		bool_or(subject_weapon) AS subject_weapon,
-		max(list_position(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'], response)) AS r
-	FROM f GROUP BY incident_id
-),
-u AS (
+WITH u AS (
 	UNPIVOT (SELECT incident_id, r, coalesce(CAST(mental_health_crisis AS VARCHAR), 'unknown') AS mental_health_crisis,
-		coalesce(CAST(substance_use AS VARCHAR), 'unknown') AS substance_use, coalesce(CAST(subject_weapon AS VARCHAR), 'unknown') AS subject_weapon FROM i)
+		coalesce(CAST(substance_use AS VARCHAR), 'unknown') AS substance_use, coalesce(CAST(subject_weapon AS VARCHAR), 'unknown') AS subject_weapon
+		FROM placed_incidents($from, $to, $unit, $division))
 	ON mental_health_crisis, substance_use, subject_weapon INTO NAME factor VALUE v
 )
 SELECT factor, CASE v WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' ELSE 'unknown' END AS value,

@@ -10,14 +10,7 @@
 -- columns: subject_behaviour, response, incidents
 -- suppress: incidents
 -- roles: leadership, evaluator, auditor, admin
-WITH f AS (SELECT * FROM force_rows($from, $to, $unit, $division)),
-i AS (
-	SELECT incident_id,
-		max(list_position(['cooperative', 'passive-resistant', 'active-resistant', 'assaultive', 'grievous-bodily-harm-or-death'], subject_behaviour)) AS b,
-		max(list_position(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'], response)) AS r
-	FROM f GROUP BY incident_id
-)
 SELECT coalesce(['cooperative', 'passive-resistant', 'active-resistant', 'assaultive', 'grievous-bodily-harm-or-death'][b], 'unknown') AS subject_behaviour,
 	coalesce(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'][r], 'unknown') AS response,
 	count(*) AS incidents
-FROM i GROUP BY ALL ORDER BY subject_behaviour, response
+FROM placed_incidents($from, $to, $unit, $division) GROUP BY ALL ORDER BY subject_behaviour, response

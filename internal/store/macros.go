@@ -64,10 +64,33 @@ SELECT f.* EXCLUDE (officer_unit, officer_division), p.unit AS incident_unit, p.
 FROM f JOIN placed p ON p.incident_id = f.incident_id
 WHERE (unit_f = '' OR p.unit = unit_f) AND (division_f = '' OR p.division = division_f)`
 
+// forceIncidentsMacro defines placed_incidents(from_month, to_month, unit,
+// division): one row per use-of-force incident, as force_rows would select
+// and place it, with the highest behaviour and response positions (b, r),
+// the factors, the subject's race and gender and injury — combined from
+// the per-month summaries (force_incident_months), never from the rows.
+const forceIncidentsMacro = `CREATE OR REPLACE MACRO main.placed_incidents(from_month, to_month, unit_f, division_f) AS TABLE
+WITH m AS (
+	SELECT * FROM main.force_incident_months
+	WHERE (from_month = '' OR month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR month <= CAST(to_month || '-01' AS DATE))
+),
+inc AS (
+	SELECT incident_id, max(recorded) AS recorded, arg_min(first_unit, first_officer) AS o_unit, arg_min(first_division, first_officer) AS o_div,
+		max(b) AS b, max(r) AS r, bool_or(mh) AS mental_health_crisis, bool_or(su) AS substance_use, bool_or(sw) AS subject_weapon,
+		max(race) AS subject_race, max(gender) AS subject_gender, bool_or(injured) AS subject_injured
+	FROM m GROUP BY incident_id
+),
+placed AS (
+	SELECT i.*, coalesce(i.recorded, i.o_unit) AS unit,
+		CASE WHEN i.recorded IS NULL THEN i.o_div ELSE coalesce(ud.division, i.o_div) END AS division
+	FROM inc i LEFT JOIN (SELECT unit, min(division) AS division FROM main.units GROUP BY unit) ud ON ud.unit = i.recorded
+)
+SELECT * FROM placed WHERE (unit_f = '' OR unit = unit_f) AND (division_f = '' OR division = division_f)`
+
 // createMacros (re)defines the macros over the main views; it runs after
 // the views exist, inside the import transaction.
 func (r *importRun) createMacros(ctx context.Context) error {
-	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro} {
+	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro, forceIncidentsMacro} {
 		if err := r.exec(ctx, m); err != nil {
 			return err
 		}

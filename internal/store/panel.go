@@ -260,9 +260,11 @@ func (r *importRun) writePanel(ctx context.Context) error {
 	if err := r.exec(ctx, fmt.Sprintf("CREATE TABLE %s.panel AS %s", r.schema, r.panelSelect)); err != nil {
 		return fmt.Errorf("writing panel: %w", err)
 	}
-	r.progress("writing", "panel_units", 0)
-	if err := r.exec(ctx, unitSummary(r.schema)); err != nil {
-		return fmt.Errorf("writing panel_units: %w", err)
+	for _, d := range derivedTables() {
+		r.progress("writing", d.name, 0)
+		if err := r.exec(ctx, d.create(r.schema)); err != nil {
+			return fmt.Errorf("writing %s: %w", d.name, err)
+		}
 	}
 	return r.exec(ctx, fmt.Sprintf(`CREATE VIEW %[1]s.activity AS
 		SELECT k.officer_id, p.month, CAST(p.calls AS BIGINT) AS calls_for_service
@@ -272,6 +274,42 @@ func (r *importRun) writePanel(ctx context.Context) error {
 // panelCounts are the panel's outcome count columns.
 var panelCounts = []string{"n_force", "n_subject_injuries", "n_reviewed", "n_deesc_attempted", "n_complaints", "n_sustained",
 	"n_injuries", "n_commendations", "n_deesc_commendations"}
+
+// derived is a table computed at import from a version's own tables, so
+// that dashboards read a summary instead of scanning the detail.
+type derived struct {
+	name   string
+	create func(schema string) string
+}
+
+// derivedTables lists them in the order they are built.
+func derivedTables() []derived {
+	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}}
+}
+
+// incidentMonths creates schema.force_incident_months: each use-of-force
+// incident's rows summed per calendar month — the unit recorded on it, its
+// first officer and that officer's unit and division, the highest subject
+// behaviour and officer response (as positions on the IMIM scales), the
+// situational factors, the subject's race and gender, and whether the
+// subject was injured. The placed_incidents macro combines the months a
+// request selects, exactly as if it had read the rows.
+func incidentMonths(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.force_incident_months AS
+		SELECT f.incident_id, CAST(date_trunc('month', f.occurred_on) AS DATE) AS month, max(f.unit) AS recorded,
+			min(f.officer_id) AS first_officer, arg_min(o.unit, f.officer_id) AS first_unit, arg_min(o.division, f.officer_id) AS first_division,
+			max(list_position(%[2]s, f.subject_behaviour)) AS b, max(list_position(%[3]s, f.response)) AS r,
+			bool_or(f.mental_health_crisis) AS mh, bool_or(f.substance_use) AS su, bool_or(f.subject_weapon) AS sw,
+			max(f.subject_race) AS race, max(f.subject_gender) AS gender, bool_or(f.subject_injured) AS injured
+		FROM %[1]s.use_of_force f JOIN %[1]s.officers o ON o.officer_id = f.officer_id
+		GROUP BY f.incident_id, month ORDER BY month, f.incident_id`, schema, behaviourScale, responseScale)
+}
+
+// The IMIM scales, lowest first, as DuckDB lists.
+const (
+	behaviourScale = `['cooperative', 'passive-resistant', 'active-resistant', 'assaultive', 'grievous-bodily-harm-or-death']`
+	responseScale  = `['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force']`
+)
 
 // unitSummary creates schema.panel_units: the panel summed per unit and
 // month — officer-months, calls, and each outcome count in all months and

@@ -161,37 +161,39 @@ func (s *Store) migrate(ctx context.Context) error {
 // ErrNoDataset is returned by reads when no dataset has been imported yet.
 var ErrNoDataset = errors.New("no dataset has been imported")
 
-// addUnitSummaries gives versions imported before panel_units existed
-// their summary, and points main.panel_units at the current one's, so a
+// addUnitSummaries gives versions imported before a derived table existed
+// that table, and points main's view at the current version's, so a
 // database written by an earlier deesc keeps answering.
 func (s *Store) addUnitSummaries(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
-		WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
-		AND NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel_units')`)
-	if err != nil {
-		return err
-	}
-	type version struct {
-		schema  string
-		current bool
-	}
-	var todo []version
-	for rows.Next() {
-		var v version
-		if err := rows.Scan(&v.schema, &v.current); err != nil {
-			rows.Close()
+	for _, d := range derivedTables() {
+		rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
+			WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
+			AND NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)`, d.name)
+		if err != nil {
 			return err
 		}
-		todo = append(todo, v)
-	}
-	rows.Close()
-	for _, v := range todo {
-		if _, err := s.db.ExecContext(ctx, unitSummary(quoteIdent(v.schema))); err != nil {
-			return fmt.Errorf("summarising %s: %w", v.schema, err)
+		type version struct {
+			schema  string
+			current bool
 		}
-		if v.current {
-			if _, err := s.db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.panel_units AS SELECT * FROM %s.panel_units", quoteIdent(v.schema))); err != nil {
+		var todo []version
+		for rows.Next() {
+			var v version
+			if err := rows.Scan(&v.schema, &v.current); err != nil {
+				rows.Close()
 				return err
+			}
+			todo = append(todo, v)
+		}
+		rows.Close()
+		for _, v := range todo {
+			if _, err := s.db.ExecContext(ctx, d.create(quoteIdent(v.schema))); err != nil {
+				return fmt.Errorf("adding %s to %s: %w", d.name, v.schema, err)
+			}
+			if v.current {
+				if _, err := s.db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS SELECT * FROM %s.%s", d.name, quoteIdent(v.schema), d.name)); err != nil {
+					return err
+				}
 			}
 		}
 	}
