@@ -75,7 +75,15 @@ type ParamError struct {
 	Msg   string
 }
 
-func (e *ParamError) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Msg) }
+// Error names the parameter (quoted when it is not a plain identifier, so a
+// name sent by a client never reaches a log raw) and what is wrong.
+func (e *ParamError) Error() string {
+	name := e.Param
+	if !identifier.MatchString(name) {
+		name = quote(name)
+	}
+	return fmt.Sprintf("parameter %s: %s", name, e.Msg)
+}
 
 // Catalogue is the set of named queries.
 type Catalogue struct{ byName map[string]Query }
@@ -273,7 +281,17 @@ func parseParam(s string) (Param, error) {
 		return Param{}, fmt.Errorf("param %s: the name is reserved for suppression", p.Name)
 	}
 	if hasDef {
-		p.Default = strings.Trim(strings.TrimSpace(def), "'")
+		def = strings.TrimSpace(def)
+		if strings.HasPrefix(def, "'") || strings.HasSuffix(def, "'") {
+			if len(def) < 2 || !strings.HasPrefix(def, "'") || !strings.HasSuffix(def, "'") || strings.Contains(def[1:len(def)-1], "'") {
+				return Param{}, fmt.Errorf("param %s: default %s: quote it as 'VALUE' or not at all", p.Name, def)
+			}
+			def = def[1 : len(def)-1]
+		}
+		if def != strings.TrimSpace(def) {
+			return Param{}, fmt.Errorf("param %s: default %q: values are trimmed, so a default may not start or end with a space", p.Name, def)
+		}
+		p.Default = def
 	}
 	base, args, hasArgs := strings.Cut(p.Type, "(")
 	if hasArgs {
@@ -289,6 +307,11 @@ func parseParam(s string) (Param, error) {
 			return Param{}, fmt.Errorf("param %s: enum needs its values, e.g. enum(a|b)", p.Name)
 		}
 		p.Values = strings.Split(args, "|")
+		for _, v := range p.Values {
+			if v == "" || strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
+				return Param{}, fmt.Errorf("param %s: enum value %s must be printable and without spaces", p.Name, quote(v))
+			}
+		}
 	case "int", "number":
 		if !hasArgs {
 			return Param{}, fmt.Errorf("param %s: %s needs bounds, e.g. %s(1..120)", p.Name, p.Type, p.Type)
@@ -405,7 +428,7 @@ func (p Param) value(s string) (any, error) {
 		return s, nil
 	case "int":
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || float64(n) < *p.Min || float64(n) > *p.Max {
+		if err != nil || !inIntBounds(n, *p.Min, *p.Max) {
 			return nil, bad()
 		}
 		return n, nil
@@ -426,6 +449,22 @@ func (p Param) value(s string) (any, error) {
 		}
 		return s, nil
 	}
+}
+
+// inIntBounds compares n with whole-number bounds exactly: as integers
+// where the bounds fit in one, so no value next to a bound is rounded in.
+func inIntBounds(n int64, lo, hi float64) bool {
+	const two63 = 9223372036854775808.0
+	if lo >= two63 || hi < -two63 {
+		return false
+	}
+	if lo > -two63 && n < int64(lo) {
+		return false
+	}
+	if hi < two63 && n > int64(hi) {
+		return false
+	}
+	return true
 }
 
 // expect says in words what the parameter accepts.

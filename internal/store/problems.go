@@ -115,7 +115,7 @@ func printable(s string) string {
 }
 
 func (l *problemList) add(p Problem) {
-	p.Message = printable(p.Message)
+	p.Message, p.Column, p.File = printable(p.Message), printable(p.Column), printable(p.File)
 	if l.perFile[p.File] >= l.cap {
 		l.omitted[p.File]++
 		return
