@@ -284,7 +284,7 @@ type derived struct {
 
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
-	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}}
+	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"compliance_steps", complianceSteps}}
 }
 
 // incidentMonths creates schema.force_incident_months: each use-of-force
@@ -303,6 +303,65 @@ func incidentMonths(schema string) string {
 			max(f.subject_race) AS race, max(f.subject_gender) AS gender, bool_or(f.subject_injured) AS injured
 		FROM %[1]s.use_of_force f JOIN %[1]s.officers o ON o.officer_id = f.officer_id
 		GROUP BY f.incident_id, month ORDER BY month, f.incident_id`, schema, behaviourScale, responseScale)
+}
+
+// complianceSteps creates schema.compliance_steps: for each course with a
+// recertification period and each unit, the officers it applies to and
+// those current on it at every month-end, stored only where either changes
+// (idx = year*12 + month - 1 of the month-end; a month-end's values are
+// those of the latest step at or before it). It is the compliance trend's
+// interval logic (compliance_trend.sql before precomputation) turned into
+// +1/-1 steps at the first and after the last month-end each interval of
+// service, coverage or applicability spans, and summed once at import.
+func complianceSteps(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.compliance_steps AS
+WITH rc AS (SELECT course_id, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory
+	FROM %[1]s.courses WHERE recert_days IS NOT NULL),
+o AS (SELECT o.officer_id, k.unit_key, o.hire_date, coalesce(o.separation_date, DATE '9999-12-31') AS sep
+	FROM %[1]s.officers o JOIN %[1]s.officer_keys k ON k.officer_id = o.officer_id),
+t AS (SELECT t.officer_id, t.course_id, t.completed_on FROM %[1]s.training t JOIN rc USING (course_id)),
+firsts AS (SELECT officer_id, course_id, min(completed_on) AS first_on FROM t GROUP BY ALL),
+-- Each completion covers the days from it until it expires or the next completion; a mandatory course's hire
+-- grace covers hire to hire + recert_days or the first completion.
+covered AS (
+	SELECT t.officer_id, t.course_id, t.completed_on AS s,
+		least(coalesce(lead(t.completed_on) OVER (PARTITION BY t.officer_id, t.course_id ORDER BY t.completed_on) - 1, DATE '9999-12-31'),
+			CAST(t.completed_on + rc.recert_days AS DATE)) AS e
+	FROM t JOIN rc USING (course_id)
+	UNION ALL
+	SELECT o.officer_id, rc.course_id, o.hire_date,
+		least(coalesce(f.first_on - 1, DATE '9999-12-31'), CAST(o.hire_date + rc.recert_days AS DATE))
+	FROM o CROSS JOIN rc LEFT JOIN firsts f ON f.officer_id = o.officer_id AND f.course_id = rc.course_id
+	WHERE rc.mandatory
+),
+-- Spans of days, each within the officer's service: current (covered), and applicable (mandatory: all of
+-- service; otherwise from the first completion).
+spans AS (
+	SELECT c.course_id, o.unit_key, greatest(c.s, o.hire_date) AS lo, least(c.e, o.sep) AS hi, 0 AS applicable, 1 AS current
+	FROM covered c JOIN o USING (officer_id)
+	UNION ALL
+	SELECT rc.course_id, o.unit_key, o.hire_date, o.sep, 1, 0 FROM o CROSS JOIN rc WHERE rc.mandatory
+	UNION ALL
+	SELECT f.course_id, o.unit_key, greatest(f.first_on, o.hire_date), o.sep, 1, 0
+	FROM firsts f JOIN rc ON rc.course_id = f.course_id AND NOT rc.mandatory JOIN o ON o.officer_id = f.officer_id
+),
+-- The month-ends a span contains: from its own month's end to the last month-end on or before hi.
+idx AS (
+	SELECT course_id, unit_key, applicable, current,
+		year(lo) * 12 + month(lo) - 1 AS a,
+		year(hi) * 12 + month(hi) - 1 - CASE WHEN hi = last_day(hi) THEN 0 ELSE 1 END AS b
+	FROM spans WHERE lo <= hi
+),
+deltas AS (
+	SELECT course_id, unit_key, a AS idx, applicable AS d_app, current AS d_cur FROM idx WHERE a <= b
+	UNION ALL
+	SELECT course_id, unit_key, b + 1, -applicable, -current FROM idx WHERE a <= b
+),
+steps AS (SELECT course_id, unit_key, idx, sum(d_app) AS d_app, sum(d_cur) AS d_cur FROM deltas GROUP BY ALL)
+SELECT course_id, unit_key, CAST(idx AS INTEGER) AS idx,
+	CAST(sum(d_app) OVER w AS BIGINT) AS officers, CAST(sum(d_cur) OVER w AS BIGINT) AS current
+FROM steps WINDOW w AS (PARTITION BY course_id, unit_key ORDER BY idx ROWS UNBOUNDED PRECEDING)
+ORDER BY course_id, unit_key, idx`, schema)
 }
 
 // The IMIM scales, lowest first, as DuckDB lists.
