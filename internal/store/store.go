@@ -144,7 +144,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	if err := s.addUnitSummaries(ctx); err != nil {
+	if err := s.addDerivedTables(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	// The audit log and API tokens live beside the data, outside every
@@ -161,10 +161,10 @@ func (s *Store) migrate(ctx context.Context) error {
 // ErrNoDataset is returned by reads when no dataset has been imported yet.
 var ErrNoDataset = errors.New("no dataset has been imported")
 
-// addUnitSummaries gives versions imported before a derived table existed
+// addDerivedTables gives versions imported before a derived table existed
 // that table, and points main's view at the current version's, so a
 // database written by an earlier deesc keeps answering.
-func (s *Store) addUnitSummaries(ctx context.Context) error {
+func (s *Store) addDerivedTables(ctx context.Context) error {
 	for _, d := range derivedTables() {
 		rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
 			WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
