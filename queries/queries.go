@@ -284,7 +284,7 @@ func parseParam(s string) (Param, error) {
 		def = strings.TrimSpace(def)
 		if strings.HasPrefix(def, "'") || strings.HasSuffix(def, "'") {
 			if len(def) < 2 || !strings.HasPrefix(def, "'") || !strings.HasSuffix(def, "'") || strings.Contains(def[1:len(def)-1], "'") {
-				return Param{}, fmt.Errorf("param %s: default %s: quote it as 'VALUE' or not at all", p.Name, def)
+				return Param{}, fmt.Errorf("param %s: default %s: quote it as 'VALUE' or not at all", p.Name, quote(def))
 			}
 			def = def[1 : len(def)-1]
 		}
