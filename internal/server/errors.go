@@ -55,7 +55,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// The client went away; nobody reads the answer.
 			status, body = 499, errorBody{Error: "request cancelled"}
 		}
-		if status >= 500 {
+		// Internal errors reach the client as an id only; a 503 that says
+		// why (a timeout, a dataset being replaced) keeps its message.
+		if status >= 500 && !(status == fiber.StatusServiceUnavailable && body.Error != "") {
 			body = errorBody{Error: "internal error; quote this id to your administrator", ID: newID()}
 			log.Error("request failed", "id", body.ID, "method", c.Method(), "path", c.Path(), "err", err)
 		}

@@ -71,13 +71,13 @@ func (s *Server) routes(app *fiber.App) {
 		if r.cached {
 			handlers = append(handlers, s.cache)
 		}
-		handlers = append(handlers, r.handler)
+		handlers = append(handlers, s.oneDataset(r.handler))
 		app.Add(r.method, r.path, handlers...)
 	}
 	app.Use("/api", func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "no such endpoint: "+c.Method()+" "+c.Path())
 	})
-	app.Get("/charts/:file", s.audited, s.chartAccess, s.bounded, s.cache, s.chart)
+	app.Get("/charts/:file", s.audited, s.chartAccess, s.bounded, s.cache, s.oneDataset(s.chart))
 	app.Use(pageGuard)
 	s.pages(app)
 }
