@@ -13,6 +13,7 @@
 //	deesc query NAME [--param k=v …] [--format csv|json|parquet] [--out FILE]
 //	deesc token add NAME ROLE | list | revoke NAME
 //	deesc audit verify
+//	deesc bench [--officers N] [--years Y] [--out FILE] [--statsmodels]
 package main
 
 import (
@@ -70,6 +71,7 @@ const usage = `deesc — training compliance and outcome analytics
   deesc token add NAME ROLE | list | revoke NAME
                        manage API tokens (roles: leadership, evaluator, auditor, admin)
   deesc audit verify   check the audit log's hash chain
+  deesc bench          generate, import and time a dataset (--officers N --years Y --out FILE)
 
 Common flags: --config FILE (default ./config.yaml), --db FILE (default data/deesc.duckdb).
 Run 'deesc COMMAND --help' for the flags of a command.`
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdQuery(ctx, args, stdout, stderr)
 	case "rollback":
 		return cmdRollback(ctx, args, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args, stdout, stderr)
 	case "audit":

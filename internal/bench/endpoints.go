@@ -1,0 +1,367 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"deesc/internal/audit"
+	"deesc/internal/server"
+	"deesc/internal/store"
+)
+
+// endpoint is one route the benchmark times, with the named queries its
+// handler runs and the parameters it binds them to.
+type endpoint struct {
+	name, path string
+	dashboard  bool // on the leadership dashboard: part of the load test
+	raw        []namedQuery
+	// materialise: the raw query returns officer-months, which the handler
+	// aggregates inside DuckDB; its raw time is that of computing them into
+	// a temporary table (as store.Dose does), not of shipping them to Go.
+	materialise bool
+}
+
+// namedQuery is a query of queries/ with bound arguments.
+type namedQuery struct {
+	name string
+	args []any
+}
+
+// endpoints returns the routes timed, with the arguments the store's read
+// functions bind for them (see internal/store/reads.go, cohorts.go, dose.go).
+func endpoints(end time.Time) []endpoint {
+	asOf := end.Format(time.DateOnly)
+	filter := func(extra ...any) []any {
+		return append([]any{sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", "")}, extra...)
+	}
+	asOfTime, _ := time.Parse(time.DateOnly, asOf)
+	cohort := []namedQuery{{"cohort_officer_months", filter(sql.Named("outcome", "force"), sql.Named("course", "ICAT"),
+		sql.Named("category", ""), sql.Named("min_hours", 0.0))}}
+	return []endpoint{
+		{name: "compliance", path: "/api/compliance?as_of=" + asOf, dashboard: true, raw: []namedQuery{
+			{"compliance_by_unit", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", "")}},
+			{"compliance_overdue", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", ""),
+				sql.Named("mandatory_only", "false")}},
+			{"compliance_trend", []any{sql.Named("as_of", asOfTime), sql.Named("months", 24), sql.Named("unit", ""), sql.Named("division", ""),
+				sql.Named("course", "")}},
+			{"hours_balance", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", "")}},
+		}},
+		{name: "outcomes by division", path: "/api/outcomes?outcome=force&group_by=division", dashboard: true, raw: []namedQuery{
+			{"outcome_rates", filter(sql.Named("outcome", "force"), sql.Named("group_by", "division"))}}},
+		{name: "outcomes by month", path: "/api/outcomes?outcome=force&group_by=month", dashboard: true, raw: []namedQuery{
+			{"outcome_rates", filter(sql.Named("outcome", "force"), sql.Named("group_by", "month"))}}},
+		{name: "force matrix", path: "/api/force/matrix", dashboard: true, raw: []namedQuery{
+			{"force_matrix", filter()}, {"force_factors", filter()}}},
+		{name: "disparities", path: "/api/disparities?outcome=force&by=subject_race", dashboard: true, raw: []namedQuery{
+			{"disparities", filter(sql.Named("by", "subject_race"))}}},
+		{name: "dose", path: "/api/dose?outcome=force", dashboard: true, materialise: true, raw: []namedQuery{
+			{"dose_officer_months", filter(sql.Named("outcome", "force"), sql.Named("window", 12))}}},
+		{name: "cohorts", path: "/api/cohorts?course=ICAT&outcome=force", materialise: true, raw: cohort},
+		{name: "staggered", path: "/api/staggered?course=ICAT&outcome=force", materialise: true, raw: cohort},
+		{name: "prepost", path: "/api/prepost?course=ICAT&outcome=force", materialise: true, raw: cohort},
+	}
+}
+
+// Timing summarises repeated calls.
+type Timing struct {
+	N        int
+	P50, P95 time.Duration
+	Min, Max time.Duration
+}
+
+// timing returns the nearest-rank percentiles of samples.
+func timing(samples []time.Duration) Timing {
+	if len(samples) == 0 {
+		return Timing{}
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return Timing{N: len(s), P50: percentile(s, 50), P95: percentile(s, 95), Min: s[0], Max: s[len(s)-1]}
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted s: the
+// smallest value with at least p% of the samples at or below it.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int((p*float64(len(sorted)) + 99) / 100) // ceil(p·n/100)
+	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// EndpointResult is one endpoint's timings.
+type EndpointResult struct {
+	Name, Path string
+	Queries    []string // the named queries behind it
+	Status     int      // of the first call
+	Err        string   // why it was not (fully) measured
+	First      time.Duration
+	// Uncached: the result cache off (every call computes); Warm: answered
+	// from the result cache.
+	InProcess, HTTP         Timing
+	WarmInProcess, WarmHTTP Timing
+	WarmHits, WarmCalls     int // calls answered "X-Deesc-Cache: hit"
+	Raw                     Timing
+	body                    []byte // of the first call
+}
+
+// servers are the apps under test, each also listening on loopback.
+type servers struct {
+	uncached, cached       *fiber.App
+	uncachedURL, cachedURL string
+	audit                  *audit.Log
+	db                     *sql.DB // the store's, where the audit log lives
+	client                 *http.Client
+	served                 []chan error
+}
+
+// callTimeout bounds every request the benchmark makes.
+const callTimeout = 5 * time.Minute
+
+// startServers builds the app without and with the result cache, both
+// with the audit log on and no rate limit, as `deesc serve` runs them, and
+// serves each on 127.0.0.1 on a port of the system's choosing.
+func startServers(ctx context.Context, st *store.Store, opt Options) (*servers, error) {
+	al, err := audit.Open(ctx, st.DB(), audit.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("bench: opening the audit log: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(opt.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s := &servers{audit: al, db: st.DB(), client: &http.Client{Timeout: callTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}}
+	build := func(cache int) (*fiber.App, string, error) {
+		app := newApp(st, al, log, opt.Version, cache)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, "", fmt.Errorf("bench: listening on loopback: %w", err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- app.Listener(ln) }()
+		s.served = append(s.served, done)
+		return app, "http://" + ln.Addr().String(), nil
+	}
+	if s.uncached, s.uncachedURL, err = build(-1); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.cached, s.cachedURL, err = build(0); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newApp builds deesc's app as `deesc serve` does with authentication off
+// (everyone acts as admin, as on loopback) and no rate limit; cache is
+// server.Options.CacheBytes.
+func newApp(st *store.Store, al *audit.Log, log *slog.Logger, version string, cache int) *fiber.App {
+	return server.New(st, server.Options{Log: log, Version: version, CacheBytes: cache, Audit: al})
+}
+
+// close stops the servers and the audit log.
+func (s *servers) close() {
+	for _, app := range []*fiber.App{s.uncached, s.cached} {
+		if app != nil {
+			_ = app.ShutdownWithTimeout(5 * time.Second)
+		}
+	}
+	for _, done := range s.served {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	s.client.CloseIdleConnections()
+	s.audit.Close()
+}
+
+// answer is one response.
+type answer struct {
+	took   time.Duration
+	status int
+	cache  string // X-Deesc-Cache
+	body   []byte
+}
+
+// inProcess calls app through app.Test, the handler chain without a socket.
+func inProcess(app *fiber.App, path string) (answer, error) {
+	start := time.Now()
+	resp, err := app.Test(httptest.NewRequest("GET", path, nil), int(callTimeout/time.Millisecond))
+	if err != nil {
+		return answer{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	a := answer{took: time.Since(start), status: resp.StatusCode, cache: resp.Header.Get("X-Deesc-Cache"), body: body}
+	if err != nil {
+		return a, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// overHTTP calls base+path over loopback and reads the whole answer.
+func overHTTP(ctx context.Context, client *http.Client, base, path string) (answer, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+	if err != nil {
+		return answer{}, err
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return answer{}, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	a := answer{took: time.Since(start), status: resp.StatusCode, cache: resp.Header.Get("X-Deesc-Cache")}
+	if err != nil {
+		return a, fmt.Errorf("GET %s: after %d bytes: %w", path, n, err)
+	}
+	return a, nil
+}
+
+// measureEndpoints times each endpoint: first the first call of every
+// endpoint after the import (in process, nothing cached anywhere), then per
+// endpoint the raw queries, the uncached calls in process and over HTTP,
+// and the warm (cached) calls in process and over HTTP, opt.Runs each.
+func measureEndpoints(ctx context.Context, st *store.Store, srv *servers, eps []endpoint, opt Options) ([]EndpointResult, error) {
+	out := make([]EndpointResult, len(eps))
+	for i, ep := range eps {
+		r := &out[i]
+		r.Name, r.Path = ep.name, ep.path
+		for _, q := range ep.raw {
+			r.Queries = append(r.Queries, q.name)
+		}
+		a, err := inProcess(srv.uncached, ep.path)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		r.First, r.Status, r.body = a.took, a.status, a.body
+		if a.status != 200 {
+			r.Err = fmt.Sprintf("answered %d: %.300s", a.status, a.body)
+		}
+		fmt.Fprintf(opt.Log, "bench: first %-22s %4d %8.1f ms\n", ep.name, a.status, ms(a.took))
+	}
+	for i, ep := range eps {
+		r := &out[i]
+		if r.Status != 200 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if r.Raw, err = repeat(opt.Runs, func() (time.Duration, error) { return runRaw(ctx, st, ep) }); err != nil {
+			r.Err = "raw queries: " + err.Error()
+		}
+		call := func(do func() (answer, error), wantCache string, hits *int) func() (time.Duration, error) {
+			return func() (time.Duration, error) {
+				a, err := do()
+				if err != nil {
+					return 0, err
+				}
+				if a.status != 200 {
+					return 0, fmt.Errorf("GET %s answered %d", ep.path, a.status)
+				}
+				if wantCache == "hit" {
+					r.WarmCalls++
+					if a.cache == "hit" {
+						*hits++
+					}
+				}
+				return a.took, nil
+			}
+		}
+		modes := []struct {
+			t   *Timing
+			do  func() (answer, error)
+			pre bool // prime the cache first
+		}{
+			{&r.InProcess, func() (answer, error) { return inProcess(srv.uncached, ep.path) }, false},
+			{&r.HTTP, func() (answer, error) { return overHTTP(ctx, srv.client, srv.uncachedURL, ep.path) }, false},
+			{&r.WarmInProcess, func() (answer, error) { return inProcess(srv.cached, ep.path) }, true},
+			{&r.WarmHTTP, func() (answer, error) { return overHTTP(ctx, srv.client, srv.cachedURL, ep.path) }, true},
+		}
+		for _, m := range modes {
+			want := ""
+			if m.pre {
+				want = "hit"
+				if _, err := m.do(); err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
+			}
+			if *m.t, err = repeat(opt.Runs, call(m.do, want, &r.WarmHits)); err != nil {
+				r.Err = err.Error()
+				break
+			}
+		}
+		fmt.Fprintf(opt.Log, "bench: %-22s uncached p50 %8.1f ms (raw %8.1f ms), warm p50 %6.2f ms\n",
+			ep.name, ms(r.InProcess.P50), ms(r.Raw.P50), ms(r.WarmInProcess.P50))
+	}
+	return out, nil
+}
+
+// repeat calls f n times and summarises the durations it returns; it stops
+// at the first error.
+func repeat(n int, f func() (time.Duration, error)) (Timing, error) {
+	samples := make([]time.Duration, 0, n)
+	for range n {
+		d, err := f()
+		if err != nil {
+			return timing(samples), err
+		}
+		samples = append(samples, d)
+	}
+	return timing(samples), nil
+}
+
+// runRaw runs the named queries of ep directly on the store's database
+// with the handler's arguments and returns the time they took: each result
+// read to its last row, or, for officer-month queries, computed into a
+// temporary table.
+func runRaw(ctx context.Context, st *store.Store, ep endpoint) (time.Duration, error) {
+	conn, err := st.DB().Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var total time.Duration
+	for _, q := range ep.raw {
+		text := st.Queries().SQL(q.name)
+		start := time.Now()
+		if ep.materialise {
+			if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE bench_raw AS "+text, q.args...); err != nil {
+				return 0, fmt.Errorf("%s: %w", q.name, err)
+			}
+			total += time.Since(start)
+			if _, err := conn.ExecContext(ctx, "DROP TABLE temp.bench_raw"); err != nil {
+				return 0, fmt.Errorf("%s: %w", q.name, err)
+			}
+			continue
+		}
+		rows, err := conn.QueryContext(ctx, text, q.args...)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", q.name, err)
+		}
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", q.name, err)
+		}
+		total += time.Since(start)
+	}
+	return total, nil
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
