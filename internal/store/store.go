@@ -41,6 +41,7 @@ type Store struct {
 	// commits and rollbacks): odd while one is under way. Caches compare it
 	// before and after computing an answer.
 	switches atomic.Int64
+	current  atomic.Value // currentVersion, for CurrentVersionNumber
 }
 
 // Generation returns a number that changes whenever the current dataset

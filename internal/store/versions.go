@@ -61,9 +61,19 @@ func (s *Store) currentVersion(ctx context.Context, q querier) (Version, error) 
 
 // CurrentVersionNumber returns the number of the dataset now served, or
 // ErrNoDataset; it is one small query, for keying cached answers.
+// The number is remembered per generation (see Generation), so between
+// switches it costs no query; only this process switches datasets (DuckDB
+// lets one process write the file).
 func (s *Store) CurrentVersionNumber(ctx context.Context) (int, error) {
+	g := s.Generation()
+	if c, ok := s.current.Load().(currentVersion); ok && g%2 == 0 && c.generation == g {
+		return c.number, nil
+	}
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT version FROM dataset_versions WHERE is_current`).Scan(&n)
+	if err == nil && g%2 == 0 && s.Generation() == g {
+		s.current.Store(currentVersion{generation: g, number: n})
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNoDataset
 	}
@@ -135,4 +145,10 @@ func (s *Store) versions(ctx context.Context, q querier, only int) ([]Version, e
 		}
 	}
 	return out, frows.Err()
+}
+
+// currentVersion is the current dataset's number as read in one generation.
+type currentVersion struct {
+	generation int64
+	number     int
 }
