@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gofiber/fiber/v2"
+
+	"deesc/internal/auth"
 )
 
 // The browser tests drive the real pages in headless Chromium against the
@@ -55,8 +58,13 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
+	return newBrowserFor(t, newDemoServer(t))
+}
+
+// newBrowserFor starts Chromium against app served on loopback.
+func newBrowserFor(t *testing.T, app *fiber.App) *browser {
+	t.Helper()
 	exe := chromiumPath(t)
-	app := newDemoServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -488,5 +496,49 @@ func TestPagesServed(t *testing.T) {
 		if resp, _ := fetch(path); resp.StatusCode != 404 {
 			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestBrowserSignIn: with authentication on, an anonymous visit goes to
+// the sign-in page, an evaluator's token signs in and returns to the page
+// asked for, the header names the user, the navigation offers only the
+// evaluator's pages, and the auditors' page says it is not for this role.
+func TestBrowserSignIn(t *testing.T) {
+	app, _, secrets := authServer(t)
+	b := newBrowserFor(t, app)
+	tb := b.open(t, "/evaluate?course=ICAT")
+	loc := eval[string](tb, `location.pathname + location.search`)
+	if loc != "/login?next=%2Fevaluate%3Fcourse%3DICAT" && loc != "/login?next=/evaluate%3Fcourse%3DICAT" {
+		t.Fatalf("anonymous visit to /evaluate landed on %q, want the sign-in page", loc)
+	}
+	tb.do(chromedp.SendKeys(chromedp.ID("token"), secrets[auth.Evaluator]), chromedp.Click(chromedp.ID("signin")))
+	deadline := time.Now().Add(browserWait)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(tb.ctx, time.Second)
+		loc, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+		cancel()
+		if loc == "/evaluate?course=ICAT" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if loc != "/evaluate?course=ICAT" {
+		t.Fatalf("after signing in the page is %q", loc)
+	}
+	tb.waitRenders(1)
+	header := eval[string](tb, `document.body.innerText`)
+	if !strings.Contains(header, "user-evaluator") || strings.Contains(header, "Demo mode") {
+		t.Errorf("the page does not name the signed-in evaluator, or still says demo mode:\n%.300s", header)
+	}
+	visible := eval[[]string](tb, `[...document.querySelectorAll('nav a')].filter(a => a.offsetParent !== null).map(a => a.getAttribute('href'))`)
+	for _, href := range visible {
+		if strings.HasPrefix(href, "/audit") {
+			t.Errorf("the evaluator's navigation offers %s", href)
+		}
+	}
+	tb.screenshot("signed-in-evaluator")
+	tb.do(chromedp.Navigate(b.base + "/audit"))
+	if got := eval[string](tb, `(document.querySelector('h1') || {textContent: document.body.innerText}).textContent`); !strings.Contains(got, "Not available to your role") {
+		t.Errorf("/audit as evaluator shows %q", got)
 	}
 }
