@@ -104,14 +104,15 @@ func newProblemList(cap int) *problemList {
 }
 
 // add records p unless the file's cap is reached, in which case it is counted.
-// printable escapes control characters (from a reader's error about a
-// damaged file, say) so that a message never reaches a terminal raw.
+// printable escapes control characters, newlines included (from a
+// reader's error about a damaged file, or a header with a line break in
+// it), so that one problem is one line and never reaches a terminal raw.
 func printable(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\n' || r == 0x7f }) {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return s
 	}
 	q := fmt.Sprintf("%q", s)
-	return strings.ReplaceAll(q[1:len(q)-1], `\n`, "\n")
+	return q[1 : len(q)-1]
 }
 
 func (l *problemList) add(p Problem) {
