@@ -65,6 +65,8 @@ func IsLoopback(addr string) bool {
 type Limits struct {
 	// BodyBytes caps a request body (sign-in, token creation).
 	BodyBytes int `mapstructure:"body_bytes"`
+	// UploadBytes caps the files of one upload to POST /api/import.
+	UploadBytes int `mapstructure:"upload_bytes"`
 	// RequestsPerSecond and Burst rate-limit each token (each address when
 	// anonymous); beyond them the answer is 429 with Retry-After. 0 = no limit.
 	RequestsPerSecond float64 `mapstructure:"requests_per_second"`
@@ -96,6 +98,11 @@ type Database struct {
 	MemoryLimit  string `mapstructure:"memory_limit"`
 	Threads      int    `mapstructure:"threads"`
 	KeepVersions int    `mapstructure:"keep_versions"`
+	// Source is what the dataset is served from: "duckdb" (the database at
+	// Path) or "parquet" (the folder ParquetDir written by `deesc
+	// export-dataset`, read-only; Path then keeps the audit log and tokens).
+	Source     string `mapstructure:"source"`
+	ParquetDir string `mapstructure:"parquet_dir"`
 }
 
 // Demo configures the dataset generated when the database is empty.
@@ -147,7 +154,7 @@ type Log struct {
 func Defaults() Config {
 	return Config{
 		Server:   Server{Addr: "127.0.0.1:8080"},
-		Database: Database{Path: "data/deesc.duckdb", MemoryLimit: "4GB", Threads: 0, KeepVersions: 5},
+		Database: Database{Path: "data/deesc.duckdb", MemoryLimit: "4GB", Threads: 0, KeepVersions: 5, Source: "duckdb"},
 		Demo:     Demo{Enabled: true, Officers: 2000, Years: 6, Seed: 1},
 		Import:   Import{MaxErrors: 50, Files: map[string]FileMapping{}},
 		Analysis: Analysis{
@@ -158,7 +165,7 @@ func Defaults() Config {
 		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
 		Auth:    Auth{Enabled: "auto"},
 		Query:   Query{Timeout: 30 * time.Second},
-		Limits:  Limits{BodyBytes: 1 << 20, RequestsPerSecond: 100, Burst: 200},
+		Limits:  Limits{BodyBytes: 1 << 20, UploadBytes: 4 << 30, RequestsPerSecond: 100, Burst: 200},
 		Log:     Log{Format: "text", Level: "info"},
 	}
 }
@@ -230,6 +237,8 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("database.memory_limit", d.Database.MemoryLimit)
 	v.SetDefault("database.threads", d.Database.Threads)
 	v.SetDefault("database.keep_versions", d.Database.KeepVersions)
+	v.SetDefault("database.source", d.Database.Source)
+	v.SetDefault("database.parquet_dir", d.Database.ParquetDir)
 	v.SetDefault("demo.enabled", d.Demo.Enabled)
 	v.SetDefault("demo.officers", d.Demo.Officers)
 	v.SetDefault("demo.years", d.Demo.Years)
@@ -244,6 +253,7 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("auth.enabled", d.Auth.Enabled)
 	v.SetDefault("query.timeout", d.Query.Timeout)
 	v.SetDefault("limits.body_bytes", d.Limits.BodyBytes)
+	v.SetDefault("limits.upload_bytes", d.Limits.UploadBytes)
 	v.SetDefault("limits.requests_per_second", d.Limits.RequestsPerSecond)
 	v.SetDefault("limits.burst", d.Limits.Burst)
 	v.SetDefault("log.format", d.Log.Format)
@@ -263,6 +273,15 @@ func (c Config) Validate() error {
 	}
 	if c.Database.Threads < 0 {
 		return fmt.Errorf("database.threads: must be 0 (all cores) or more (got %d)", c.Database.Threads)
+	}
+	switch c.Database.Source {
+	case "duckdb":
+	case "parquet":
+		if c.Database.ParquetDir == "" {
+			return errors.New("database.parquet_dir: must name the folder to serve when database.source is parquet")
+		}
+	default:
+		return fmt.Errorf("database.source: %q is not duckdb or parquet", c.Database.Source)
 	}
 	if c.Demo.Officers < 1 || c.Demo.Years < 1 || c.Demo.Years > 60 {
 		return fmt.Errorf("demo: officers must be ≥ 1 and years 1–60 (got %d, %d)", c.Demo.Officers, c.Demo.Years)
@@ -291,6 +310,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.BodyBytes < 1024 {
 		return fmt.Errorf("limits.body_bytes: must be at least 1024 (got %d)", c.Limits.BodyBytes)
+	}
+	if c.Limits.UploadBytes < c.Limits.BodyBytes {
+		return fmt.Errorf("limits.upload_bytes: must be at least limits.body_bytes (got %d)", c.Limits.UploadBytes)
 	}
 	if c.Limits.RequestsPerSecond < 0 || c.Limits.RequestsPerSecond > 0 && c.Limits.Burst < 1 {
 		return fmt.Errorf("limits: requests_per_second must be ≥ 0 and burst ≥ 1 when it is set (got %g, %d)", c.Limits.RequestsPerSecond, c.Limits.Burst)

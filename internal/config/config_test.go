@@ -87,6 +87,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad value", "database:\n  keep_versions: 0\n", "database.keep_versions"},
 		{"bad addr", "server:\n  addr: nowhere\n", "server.addr"},
 		{"bad type", "demo:\n  officers: many\n", "officers"},
+		{"bad source", "database:\n  source: sqlite\n", "database.source"},
+		{"parquet without folder", "database:\n  source: parquet\n", "database.parquet_dir"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,6 +100,26 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing explicit file: %v", err)
+	}
+}
+
+// TestParquetSource reads the two keys that serve a Parquet folder, from
+// the file and from the environment.
+func TestParquetSource(t *testing.T) {
+	c, err := Load(write(t, "database:\n  source: parquet\n  parquet_dir: /srv/lake\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Source != "parquet" || c.Database.ParquetDir != "/srv/lake" {
+		t.Errorf("from the file: %+v", c.Database)
+	}
+	t.Setenv("DEESC_DATABASE_SOURCE", "parquet")
+	t.Setenv("DEESC_DATABASE_PARQUET_DIR", "/mnt/lake")
+	if c, err = Load(write(t, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.Source != "parquet" || c.Database.ParquetDir != "/mnt/lake" {
+		t.Errorf("from the environment: %+v", c.Database)
 	}
 }
 

@@ -68,8 +68,12 @@ type importRun struct {
 // version which it returns. Files not present keep their current contents.
 // It returns a *ValidationError listing the problems (and changes nothing)
 // when any file breaks the contract; other errors are I/O or database
-// failures, after which the database is also unchanged.
+// failures, after which the database is also unchanged. It returns ErrLake
+// on a store serving a Parquet folder.
 func (s *Store) Import(ctx context.Context, dir string, opt ImportOptions) (Version, error) {
+	if err := s.refuseLake("store.Import"); err != nil {
+		return Version{}, err
+	}
 	s.importMu.Lock()
 	defer s.importMu.Unlock()
 	if opt.MaxErrors <= 0 {

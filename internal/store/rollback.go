@@ -24,8 +24,12 @@ var ErrNotKept = errors.New("dataset version was pruned")
 // crash leaves one of the two. Rolling back to the current version changes
 // nothing. It returns ErrNoVersion or ErrNotKept (wrapped, with the
 // versions there are) when the version cannot be restored. Recording who
-// asked for it is the caller's job (the audit log).
+// asked for it is the caller's job (the audit log). It returns ErrLake on
+// a store serving a Parquet folder.
 func (s *Store) Rollback(ctx context.Context, version int) (Version, error) {
+	if err := s.refuseLake("store.Rollback"); err != nil {
+		return Version{}, err
+	}
 	s.importMu.Lock()
 	defer s.importMu.Unlock()
 	conn, err := s.db.Conn(ctx)

@@ -27,6 +27,14 @@ type Options struct {
 	Threads      int    // 0 = all cores
 	KeepVersions int    // datasets kept for rollback; at least 1
 	ReadOnly     bool
+	// Lake, if set, is a folder written by ExportDataset that the store
+	// serves read-only: the database keeps the audit log and tokens, every
+	// dataset view reads the folder's Parquet files, and imports and
+	// rollbacks return ErrLake.
+	Lake string
+	// LakeSHA256 also checks every lake file's SHA-256 at Open (slow);
+	// without it, Open checks the file list and sizes.
+	LakeSHA256 bool
 }
 
 // Store is an open deesc database. It is safe for concurrent use; imports are
@@ -57,7 +65,9 @@ func (s *Store) switching() func() {
 
 // Open opens (creating if needed) the database at path; ":memory:" or "" opens
 // a private in-memory database. It fails when the file cannot be created or
-// opened (another process holding it, a directory that is not writable).
+// opened (another process holding it, a directory that is not writable),
+// and with opt.Lake when the folder does not match its deesc-lake.json
+// (naming the missing or changed file).
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.KeepVersions < 1 {
 		opt.KeepVersions = 1
@@ -92,6 +102,16 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s := &Store{db: db, path: path, opt: opt, q: queries.MustLoad()}
 	if !opt.ReadOnly {
 		if err := s.migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store.Open %s: %w", path, err)
+		}
+	}
+	if opt.Lake != "" {
+		err := errors.New("serving a lake needs a writable database for its views")
+		if !opt.ReadOnly {
+			err = s.openLake(ctx)
+		}
+		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("store.Open %s: %w", path, err)
 		}
