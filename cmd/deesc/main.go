@@ -13,6 +13,7 @@
 //	deesc query NAME [--param k=v …] [--format csv|json|parquet] [--out FILE]
 //	deesc token add NAME ROLE | list | revoke NAME
 //	deesc audit verify
+//	deesc export-dataset DIR
 //	deesc bench [--officers N] [--years Y] [--out FILE] [--statsmodels]
 package main
 
@@ -71,6 +72,8 @@ const usage = `deesc — training compliance and outcome analytics
   deesc token add NAME ROLE | list | revoke NAME
                        manage API tokens (roles: leadership, evaluator, auditor, admin)
   deesc audit verify   check the audit log's hash chain
+  deesc export-dataset DIR
+                       write the current dataset as Hive-partitioned Parquet (serve it with database.source: parquet)
   deesc bench          generate, import and time a dataset (--officers N --years Y --out FILE)
 
 Common flags: --config FILE (default ./config.yaml), --db FILE (default data/deesc.duckdb).
@@ -99,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRollback(ctx, args, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args, stdout, stderr)
+	case "export-dataset":
+		return cmdExportDataset(ctx, args, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, args, stdout, stderr)
 	case "audit":
@@ -168,9 +173,13 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // openStore opens the configured database.
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.Database.Path, store.Options{
+	opt := store.Options{
 		MemoryLimit: cfg.Database.MemoryLimit, Threads: cfg.Database.Threads, KeepVersions: cfg.Database.KeepVersions,
-	})
+	}
+	if cfg.Database.Source == "parquet" {
+		opt.Lake = cfg.Database.ParquetDir
+	}
+	st, err := store.Open(ctx, cfg.Database.Path, opt)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open database %s: %w", cfg.Database.Path, err)
 	}

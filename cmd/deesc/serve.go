@@ -14,6 +14,7 @@ import (
 	"deesc/internal/auth"
 	"deesc/internal/config"
 	"deesc/internal/server"
+	"deesc/internal/store"
 )
 
 // cmdServe is `deesc serve` (and `deesc` alone): open the database, import the
@@ -77,7 +78,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	app := server.New(st, server.Options{Log: log, Version: version,
 		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins,
 		Auth: authOn, Tokens: tokens, Audit: auditLog, QueryTimeout: cfg.Query.Timeout,
-		BodyBytes: cfg.Limits.BodyBytes, RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst})
+		BodyBytes: cfg.Limits.BodyBytes, UploadBytes: cfg.Limits.UploadBytes, RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
+		Import: store.ImportOptions{Files: cfg.Import.Files, MaxErrors: cfg.Import.MaxErrors, Panel: panelOptions(cfg), Log: log}})
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("deesc is serving", "url", "http://"+ln.Addr().String()+"/", "db", cfg.Database.Path)

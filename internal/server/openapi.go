@@ -20,9 +20,10 @@ import (
 type opDoc struct {
 	summary string
 	params  []paramDoc
-	body    any // example of the JSON request body, nil = none
-	answer  any // a value of the answer's Go type (its schema is derived by reflection); nil = no JSON body
-	status  int // success status; 0 = 200
+	body    any  // example of the JSON request body, nil = none
+	files   bool // the request body is multipart/form-data with files
+	answer  any  // a value of the answer's Go type (its schema is derived by reflection); nil = no JSON body
+	status  int  // success status; 0 = 200
 }
 
 // paramDoc is one query or path parameter.
@@ -88,10 +89,12 @@ var (
 	docQueryExport   = opDoc{summary: "The whole result of a named query as a file, no row cap; manifest in X-Deesc-* headers", params: []paramDoc{pPath("name", "the query"), pEnum("format", "file format (default csv)", "csv", "json", "parquet")}}
 	docQueryManifest = opDoc{summary: "The manifest of the export with the same parameters: rows, sha256, dataset version, suppression", params: []paramDoc{pPath("name", "the query"), pEnum("format", "file format (default csv)", "csv", "json", "parquet")}, answer: export.Manifest{}}
 	docVersions      = opDoc{summary: "Dataset versions, newest first, with their files' sha256", answer: []store.Version{}}
-	docRollback      = opDoc{summary: "Make a kept dataset version current again; answers the version now served", params: []paramDoc{pPath("version", "the dataset version")}, answer: store.Version{}}
-	docTokenList     = opDoc{summary: "API tokens (never their secrets)", answer: []tokenBody{}}
-	docTokenAdd      = opDoc{summary: "Create a token; its secret is in this answer only", body: map[string]string{"name": "analyst-1", "role": "evaluator"}, answer: tokenBody{}, status: 201}
-	docTokenRevoke   = opDoc{summary: "Revoke a token", params: []paramDoc{pPath("name", "the token's name")}, status: 204}
+	docImport        = opDoc{summary: "Import the files of a multipart form (field files: officers.csv, force.parquet, …) as a new dataset version; 422 lists every problem and changes nothing",
+		files: true, answer: store.Version{}, status: 201}
+	docRollback    = opDoc{summary: "Make a kept dataset version current again; answers the version now served", params: []paramDoc{pPath("version", "the dataset version")}, answer: store.Version{}}
+	docTokenList   = opDoc{summary: "API tokens (never their secrets)", answer: []tokenBody{}}
+	docTokenAdd    = opDoc{summary: "Create a token; its secret is in this answer only", body: map[string]string{"name": "analyst-1", "role": "evaluator"}, answer: tokenBody{}, status: 201}
+	docTokenRevoke = opDoc{summary: "Revoke a token", params: []paramDoc{pPath("name", "the token's name")}, status: 204}
 )
 
 // openAPI answers the OpenAPI 3 description of every route, built from the
@@ -160,6 +163,7 @@ func openAPIPath(p string) string {
 
 func operation(path string, roles []auth.Role, d opDoc, schemas obj) obj {
 	op := obj{"summary": d.summary, "operationId": strings.Trim(strings.NewReplacer("/", "_", ":", "", ".", "_", "{", "", "}", "").Replace(path), "_")}
+	responses422 := false
 	var params []obj
 	for _, p := range d.params {
 		in, required := "query", false
@@ -170,6 +174,11 @@ func operation(path string, roles []auth.Role, d opDoc, schemas obj) obj {
 	}
 	if params != nil {
 		op["parameters"] = params
+	}
+	if d.files {
+		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": obj{"type": "object", "required": []string{"files"},
+			"properties": obj{"files": obj{"type": "array", "items": obj{"type": "string", "format": "binary"}}}}}}}
+		responses422 = true
 	}
 	if d.body != nil {
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": schemaOf(reflect.TypeOf(d.body), schemas)}}}
@@ -186,6 +195,9 @@ func operation(path string, roles []auth.Role, d opDoc, schemas obj) obj {
 		return obj{"description": why, "content": obj{"application/json": obj{"schema": obj{"$ref": "#/components/schemas/Error"}}}}
 	}
 	responses := obj{strconv.Itoa(status): ok, "400": errResp("a parameter is malformed (param names it)"), "500": errResp("internal error (id to quote)")}
+	if responses422 {
+		responses["422"] = obj{"description": "the files break the data contract: every problem, the dataset unchanged", "content": obj{"application/json": obj{"schema": schemaOf(reflect.TypeOf(importAnswer{}), schemas)}}}
+	}
 	if roles != nil {
 		names := make([]string, len(roles))
 		for i, r := range roles {

@@ -23,6 +23,7 @@ type route struct {
 	roles        []auth.Role
 	handler      fiber.Handler
 	cached       bool // answers are kept in the result cache per dataset version
+	long         bool // not bounded by the query timeout (an import)
 	audited      bool // each call is written to the audit log
 	doc          opDoc
 }
@@ -49,6 +50,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: "/api/queries/:name/export", roles: everyone, handler: s.queryExport, audited: true, doc: docQueryExport},
 		{method: "GET", path: "/api/queries/:name/export/manifest", roles: everyone, handler: s.queryManifest, audited: true, doc: docQueryManifest},
 		{method: "GET", path: "/api/versions", roles: auditors, handler: s.versions, audited: true, doc: docVersions},
+		{method: "POST", path: "/api/import", roles: adminOnly, handler: s.upload, audited: true, long: true, doc: docImport},
 		{method: "POST", path: "/api/versions/:version/rollback", roles: adminOnly, handler: s.rollback, audited: true, doc: docRollback},
 		{method: "GET", path: "/api/tokens", roles: adminOnly, handler: s.tokenList, audited: true, doc: docTokenList},
 		{method: "POST", path: "/api/tokens", roles: adminOnly, handler: s.tokenAdd, audited: true, doc: docTokenAdd},
@@ -61,17 +63,24 @@ func (s *Server) routes(app *fiber.App) {
 	app.Use(securityHeaders)
 	app.Use(s.identify)
 	app.Use(s.limited)
+	app.Use(s.smallBodies)
 	for _, r := range s.apiRoutes() {
 		handlers := []fiber.Handler{}
 		if r.audited {
 			handlers = append(handlers, s.audited)
 		}
 		handlers = append(handlers, allow(r.roles))
-		handlers = append(handlers, s.bounded)
+		if !r.long {
+			handlers = append(handlers, s.bounded)
+		}
 		if r.cached {
 			handlers = append(handlers, s.cache)
 		}
-		handlers = append(handlers, s.oneDataset(r.handler))
+		if r.method == fiber.MethodGet {
+			handlers = append(handlers, s.oneDataset(r.handler))
+		} else {
+			handlers = append(handlers, r.handler) // writes switch datasets themselves
+		}
 		app.Add(r.method, r.path, handlers...)
 	}
 	app.Use("/api", func(c *fiber.Ctx) error {

@@ -33,8 +33,13 @@ type Options struct {
 	Audit *audit.Log
 	// QueryTimeout bounds each API request's work; 0 = none.
 	QueryTimeout time.Duration
-	// BodyBytes caps request bodies (413 beyond); 0 = 1 MiB.
-	BodyBytes int
+	// BodyBytes caps request bodies (413 beyond); 0 = 1 MiB. UploadBytes
+	// caps POST /api/import's; 0 = 4 GiB.
+	BodyBytes   int
+	UploadBytes int
+	// Import configures imports uploaded to POST /api/import (file
+	// mappings, panel options); Source and Now are set per upload.
+	Import store.ImportOptions
 	// RequestsPerSecond and Burst rate-limit each caller (429); 0 = no limit.
 	RequestsPerSecond float64
 	Burst             int
@@ -65,13 +70,16 @@ func New(st *store.Store, opt Options) *fiber.App {
 	if opt.UnstableEvents == 0 {
 		opt.UnstableEvents = 20
 	}
+	if opt.BodyBytes == 0 {
+		opt.BodyBytes = 1 << 20
+	}
+	if opt.UploadBytes == 0 {
+		opt.UploadBytes = 4 << 30
+	}
 	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log)}
 	s.charts = s.chartSpecs()
 	if opt.RequestsPerSecond > 0 {
 		s.limiter = newRateLimiter(opt.RequestsPerSecond, max(opt.Burst, 1), time.Now)
-	}
-	if opt.BodyBytes == 0 {
-		opt.BodyBytes = 1 << 20
 	}
 	switch {
 	case opt.CacheBytes == 0:
@@ -82,7 +90,8 @@ func New(st *store.Store, opt Options) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
 		ErrorHandler:          s.errors,
-		BodyLimit:             opt.BodyBytes,
+		BodyLimit:             max(opt.BodyBytes, opt.UploadBytes),
+		StreamRequestBody:     true, // uploads are read as they arrive, not held whole in memory
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          5 * time.Minute,

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"deesc/internal/store"
+)
+
+// importAnswer is POST /api/import refused: the problems, file by file.
+type importAnswer struct {
+	Error    string          `json:"error"`
+	Problems []store.Problem `json:"problems"`
+	Omitted  map[string]int  `json:"omitted,omitempty"`
+}
+
+// upload imports the files of a multipart form (field "files", one part
+// per file, named as in an import folder: officers.csv, force.parquet, …)
+// as a new dataset version, while the dashboards keep answering from the
+// current one: 201 with the version, 422 with every problem (the dataset
+// unchanged), 400 for a request that carries no usable file.
+func (s *Server) upload(c *fiber.Ctx) error {
+	form, err := c.MultipartForm()
+	if err != nil {
+		return badParam("files", "send the files as multipart/form-data, one part per file in the field \"files\"")
+	}
+	parts := form.File["files"]
+	if len(parts) == 0 {
+		return badParam("files", "no file in the field \"files\"")
+	}
+	dir, err := os.MkdirTemp("", "deesc-upload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	names := make([]string, 0, len(parts))
+	for _, p := range parts {
+		name := p.Filename
+		if name != filepath.Base(name) || strings.HasPrefix(name, ".") || name == "" ||
+			!(strings.HasSuffix(name, ".csv") || strings.HasSuffix(name, ".csv.gz") || strings.HasSuffix(name, ".parquet")) {
+			return badParam("files", "%q: give each file a plain name ending .csv, .csv.gz or .parquet", name)
+		}
+		if err := c.SaveFile(p, filepath.Join(dir, name)); err != nil {
+			return err
+		}
+		names = append(names, name)
+	}
+	id, _ := identityOf(c)
+	opt := s.opt.Import
+	opt.Source = fmt.Sprintf("upload by %s: %s", id.Name, strings.Join(names, ", "))
+	v, err := s.store.Import(c.UserContext(), dir, opt)
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		c.Locals(localDetail, "import refused: "+strconv.Itoa(ve.Total())+" problem(s)")
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(importAnswer{
+			Error: fmt.Sprintf("import refused: %d problem(s); the dataset is unchanged", ve.Total()), Problems: ve.Problems, Omitted: ve.Omitted})
+	}
+	if err != nil {
+		return err
+	}
+	c.Locals(localDetail, "dataset version "+strconv.Itoa(v.Number)+" imported")
+	return c.Status(fiber.StatusCreated).JSON(v)
+}
+
+// smallBodies answers 413 for a body over limits.body_bytes on every route
+// but the upload, which has its own limit (limits.upload_bytes, enforced
+// by the server for every request).
+func (s *Server) smallBodies(c *fiber.Ctx) error {
+	if c.Path() != "/api/import" && c.Request().Header.ContentLength() > s.opt.BodyBytes {
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "the request body is larger than "+strconv.Itoa(s.opt.BodyBytes)+" bytes (limits.body_bytes)")
+	}
+	return c.Next()
+}
