@@ -15,6 +15,7 @@
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- columns: officer_key, unit_key, month_index, treated_index, trained, events, exposure
+-- export_order: officer_key, month_index
 -- roles: evaluator, auditor, admin
 WITH course_first AS (
 	SELECT k.officer_key, CAST(year(c.first_month) * 12 + month(c.first_month) - 1 AS INTEGER) AS treated_index

@@ -10,6 +10,7 @@
 -- param: unit text = '' : only this unit (blank = all)
 -- param: division text = '' : only this division (blank = all)
 -- columns: officer_key, month, month_index, hours, events, exposure
+-- export_order: officer_key, month_index
 -- roles: evaluator, auditor, admin
 WITH info AS (SELECT deescalation_categories AS dc FROM panel_info),
 deesc AS (

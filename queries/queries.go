@@ -65,6 +65,10 @@ type Query struct {
 	Params      []Param  `json:"params"`
 	Columns     []string `json:"columns"`
 	Suppress    []string `json:"suppress,omitempty"` // count columns hidden when 1..min_cell-1
+	// ExportOrder sorts an export of a query that has no ORDER BY of its own
+	// (an analysis input, left unsorted for speed), so that the same
+	// parameters on the same dataset always give the same file and sha256.
+	ExportOrder []string `json:"export_order,omitempty"`
 	Roles       []string `json:"roles"`
 	SQL         string   `json:"-"`
 }
@@ -209,6 +213,8 @@ func parse(text string) (Query, error) {
 			q.Columns = splitList(val)
 		case "suppress":
 			q.Suppress = splitList(val)
+		case "export_order":
+			q.ExportOrder = splitList(val)
 		case "roles":
 			hasRoles = true
 			q.Roles = splitList(val)
@@ -242,6 +248,11 @@ func parse(text string) (Query, error) {
 	for _, c := range q.Suppress {
 		if !slices.Contains(q.Columns, c) {
 			return q, fmt.Errorf("suppress: %q is not among the columns", c)
+		}
+	}
+	for _, c := range q.ExportOrder {
+		if !slices.Contains(q.Columns, c) {
+			return q, fmt.Errorf("export_order: %q is not among the columns", c)
 		}
 	}
 	seen := map[string]bool{}

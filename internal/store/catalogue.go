@@ -368,7 +368,11 @@ func (s *Store) copyResult(ctx context.Context, q queries.Query, args []any, pat
 		return err
 	}
 	opts := map[export.Format]string{export.CSV: "FORMAT csv, HEADER true", export.JSON: "FORMAT json, ARRAY true", export.Parquet: "FORMAT parquet"}[m.Format]
-	stmt := fmt.Sprintf("COPY (SELECT %s FROM (\n%s\n) AS deesc_e) TO '%s' (%s)", proj.exprs, text, strings.ReplaceAll(path, "'", "''"), opts)
+	order := ""
+	if len(q.ExportOrder) > 0 { // identifiers checked by queries.Load
+		order = ` ORDER BY "` + strings.Join(q.ExportOrder, `", "`) + `"`
+	}
+	stmt := fmt.Sprintf("COPY (SELECT %s FROM (\n%s\n) AS deesc_e%s) TO '%s' (%s)", proj.exprs, text, order, strings.ReplaceAll(path, "'", "''"), opts)
 	r, err := tx.ExecContext(ctx, stmt, wargs...)
 	if err != nil {
 		return err
