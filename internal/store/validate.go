@@ -383,12 +383,20 @@ func (r *importRun) resolveLines() error {
 		}
 		return s, 0, false
 	}
+	unplaced := map[*source]int{}
 	for _, p := range r.pending {
 		lf := r.loaded[p.file]
 		s, line, row := lineOf(p.file, p.rid)
 		name := lf.sources[0].name
 		if s != nil {
 			name = s.name
+		}
+		if s != nil && line == 0 && s.format != formatParquet {
+			// The reader and the line scan disagree on this file's records
+			// (malformed ones, listed with their lines): a value problem
+			// without its line would send nobody anywhere.
+			unplaced[s]++
+			continue
 		}
 		msg := p.message
 		if p.rid2.Valid {
@@ -397,6 +405,10 @@ func (r *importRun) resolveLines() error {
 		}
 		r.probs.add(Problem{File: name, Line: line, Row: row, Column: p.column, Message: msg,
 			Value: p.value.String, HasVal: p.value.Valid, order: lf.order})
+	}
+	for s, n := range unplaced {
+		r.probs.add(Problem{File: s.name, order: r.loaded[s.file.Name].order, Message: fmt.Sprintf(
+			"%d more value problem(s) whose lines cannot be told until the file's malformed records are fixed (check the quoting and the number of fields)", n)})
 	}
 	for file, n := range r.extraOmitted {
 		r.probs.addOmitted(r.loaded[file].sources[0].name, int(n))
