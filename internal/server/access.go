@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"html"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -170,11 +171,13 @@ func (s *Server) tokenAdd(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	c.Locals(localDetail, "token "+in.Name+" ("+string(role)+") created")
 	return c.Status(fiber.StatusCreated).JSON(tokenBody{Name: in.Name, Role: role, Created: time.Now().UTC(), Token: secret})
 }
 
 // tokenRevoke revokes the named token: 204, or 404 when there is none.
 func (s *Server) tokenRevoke(c *fiber.Ctx) error {
+	c.Locals(localDetail, "token "+c.Params("name")+" revoked")
 	err := s.opt.Tokens.Revoke(c.UserContext(), c.Params("name"))
 	if errors.Is(err, auth.ErrNoToken) {
 		return fiber.NewError(fiber.StatusNotFound, "no active token named "+c.Params("name"))
@@ -202,7 +205,10 @@ var pageRoles = map[string][]auth.Role{"/": everyone, "/evaluate": analysts, "/a
 // coming back afterwards) and answers 403 with a plain page to a role
 // that may not see it.
 func pageGuard(c *fiber.Ctx) error {
-	roles, ok := pageRoles[c.Path()]
+	roles, ok := pageRoles[strings.ToLower(strings.TrimSuffix(c.Path(), "/"))]
+	if c.Path() == "/" {
+		roles, ok = pageRoles["/"]
+	}
 	if !ok || c.Method() != fiber.MethodGet {
 		return c.Next()
 	}
@@ -226,4 +232,53 @@ func roleList(roles []auth.Role) string {
 		names[i] = string(r)
 	}
 	return strings.Join(names, ", ")
+}
+
+// sameOrigin refuses (403) a state-changing request a browser sent from
+// another site (Sec-Fetch-Site or Origin say so), so a page elsewhere cannot
+// import, roll back or sign someone in. With authentication off it also
+// refuses a change whose Host is not a loopback name, so a rebound DNS name
+// cannot use the demo's admin rights (reads stay open: it is the demo).
+func (s *Server) sameOrigin(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if !s.opt.Auth {
+		host := c.Hostname()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && host != "" {
+			return fiber.NewError(fiber.StatusForbidden, "authentication is off, so deesc accepts changes only in requests addressed to localhost or a loopback address")
+		}
+	}
+	if site := c.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return fiber.NewError(fiber.StatusForbidden, "refused: the request came from another site ("+site+")")
+	}
+	if origin := c.Get(fiber.HeaderOrigin); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, c.Get(fiber.HeaderHost)) {
+			return fiber.NewError(fiber.StatusForbidden, "refused: the request came from another origin ("+origin+")")
+		}
+	}
+	return c.Next()
+}
+
+// singleParams answers 400 when a query parameter is given twice: which
+// one counts would otherwise depend on who reads it.
+func singleParams(c *fiber.Ctx) error {
+	seen := map[string]bool{}
+	var dup string
+	c.Request().URI().QueryArgs().VisitAll(func(k, _ []byte) {
+		if seen[string(k)] && dup == "" {
+			dup = string(k)
+		}
+		seen[string(k)] = true
+	})
+	if dup != "" {
+		return badParam(dup, "given more than once; give it once")
+	}
+	return c.Next()
 }

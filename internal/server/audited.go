@@ -56,7 +56,16 @@ func (s *Server) audited(c *fiber.Ctx) error {
 	if aerr := s.opt.Audit.Append(context.WithoutCancel(c.UserContext()), e); aerr != nil {
 		s.log.Error("audit log write failed; answer withheld", "path", c.Path(), "err", aerr)
 		c.Response().ResetBody()
-		c.Response().Header.Del("X-Deesc-Sha256")
+		var drop []string
+		c.Response().Header.VisitAll(func(k, _ []byte) {
+			if strings.HasPrefix(strings.ToLower(string(k)), "x-deesc-") {
+				drop = append(drop, string(k))
+			}
+		})
+		for _, k := range drop {
+			c.Response().Header.Del(k)
+		}
+		c.Response().Header.Del(fiber.HeaderContentDisposition)
 		return s.errors(c, fiber.NewError(fiber.StatusServiceUnavailable, "the audit log cannot be written, so the answer is withheld; try again or tell your administrator"))
 	}
 	return nil

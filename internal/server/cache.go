@@ -25,8 +25,10 @@ type resultCache struct {
 }
 
 type cached struct {
-	body []byte
-	etag string
+	body  []byte
+	etag  string
+	ctype string // the answer's Content-Type (JSON, or a chart's SVG/PNG)
+	rows  int64  // rows the answer holds, for the audit log of a hit
 }
 
 func newResultCache(maxBytes int) *resultCache {
@@ -70,9 +72,9 @@ func (rc *resultCache) get(version int, key string) (cached, bool) {
 	return e, ok
 }
 
-func (rc *resultCache) put(version int, key string, body []byte) cached {
+func (rc *resultCache) put(version int, key string, body []byte, ctype string, rows int64) cached {
 	sum := sha256.Sum256(append([]byte(fmt.Sprintf("%d\x00%s\x00", version, key)), body...))
-	e := cached{body: append([]byte(nil), body...), etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	e := cached{body: append([]byte(nil), body...), etag: `"` + hex.EncodeToString(sum[:16]) + `"`, ctype: ctype, rows: rows}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	// Any other version — a newer import, or an older one restored by a
@@ -112,7 +114,8 @@ func (s *Server) cache(c *fiber.Ctx) error {
 		if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, e.etag) {
 			return c.SendStatus(fiber.StatusNotModified)
 		}
-		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		c.Set(fiber.HeaderContentType, e.ctype)
+		c.Locals(localRows, e.rows)
 		return c.Send(e.body)
 	}
 	if err := c.Next(); err != nil {
@@ -123,7 +126,8 @@ func (s *Server) cache(c *fiber.Ctx) error {
 	if c.Response().StatusCode() != fiber.StatusOK || gen%2 != 0 || s.store.Generation() != gen {
 		return nil
 	}
-	e := s.results.put(version, key, c.Response().Body())
+	rows, _ := c.Locals(localRows).(int64)
+	e := s.results.put(version, key, c.Response().Body(), string(c.Response().Header.ContentType()), rows)
 	c.Set(fiber.HeaderETag, e.etag)
 	c.Set("X-Deesc-Cache", "miss")
 	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, e.etag) {

@@ -101,7 +101,10 @@ func (s *Server) chart(c *fiber.Ctx) error {
 			}
 		}
 		if err != nil {
-			if len(spec.sources) == 1 {
+			// A forest row may say why its estimate cannot be made; anything
+			// else (a timeout, a hang-up, an internal error) fails the chart,
+			// so that no degraded drawing is cached.
+			if len(spec.sources) == 1 || !explainable(err) {
 				return err
 			}
 			msg, _ := json.Marshal(map[string]string{"error": errMessage(err)})
@@ -150,6 +153,20 @@ func errMessage(err error) string {
 		return fe.Message
 	}
 	return "could not be computed"
+}
+
+// explainable reports whether err is an answer about the data or the
+// request (not computable, a bad parameter, a 4xx) rather than a failure.
+func explainable(err error) bool {
+	var (
+		pe *analysis.ParamError
+		nc *NotComputable
+		fe *fiber.Error
+	)
+	if _, ok := analysis.IsNotComputable(err); ok {
+		return true
+	}
+	return errors.As(err, &pe) || errors.As(err, &nc) || errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 500
 }
 
 // formatInt writes n with thousands separators: 12,345.

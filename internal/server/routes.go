@@ -61,6 +61,8 @@ func (s *Server) apiRoutes() []route {
 // routes registers the middleware, the route table, the charts and the pages.
 func (s *Server) routes(app *fiber.App) {
 	app.Use(securityHeaders)
+	app.Use(s.sameOrigin)
+	app.Use(singleParams)
 	app.Use(s.identify)
 	app.Use(s.limited)
 	app.Use(s.smallBodies)

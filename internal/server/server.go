@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/valyala/fasthttp"
 
 	"deesc/internal/audit"
 	"deesc/internal/auth"
@@ -90,13 +91,24 @@ func New(st *store.Store, opt Options) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "deesc",
 		ErrorHandler:          s.errors,
-		BodyLimit:             max(opt.BodyBytes, opt.UploadBytes),
+		BodyLimit:             opt.BodyBytes,
 		StreamRequestBody:     true, // uploads are read as they arrive, not held whole in memory
+		// Nothing is parsed before the handler: a multipart body is read only
+		// by the upload, after its caller was identified as admin.
+		DisablePreParseMultipartForm: true,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          5 * time.Minute,
 		IdleTimeout:           2 * time.Minute,
 	})
+	// Only POST /api/import may send a large body, and it may take longer
+	// than other requests to arrive.
+	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		if string(h.Method()) == fiber.MethodPost && string(h.RequestURI()) == "/api/import" {
+			return fasthttp.RequestConfig{ReadTimeout: time.Hour, MaxRequestBodySize: opt.UploadBytes}
+		}
+		return fasthttp.RequestConfig{}
+	}
 	app.Use(recover.New())
 	s.routes(app)
 	return app

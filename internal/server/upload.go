@@ -72,7 +72,12 @@ func (s *Server) upload(c *fiber.Ctx) error {
 // but the upload, which has its own limit (limits.upload_bytes, enforced
 // by the server for every request).
 func (s *Server) smallBodies(c *fiber.Ctx) error {
-	if c.Path() != "/api/import" && c.Request().Header.ContentLength() > s.opt.BodyBytes {
+	if c.Path() == "/api/import" {
+		// An upload refused before its body is read (401, 403, 429) leaves
+		// the body on the connection: close it rather than read it as the
+		// next request.
+		c.Context().SetConnectionClose()
+	} else if c.Request().Header.ContentLength() > s.opt.BodyBytes {
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "the request body is larger than "+strconv.Itoa(s.opt.BodyBytes)+" bytes (limits.body_bytes)")
 	}
 	return c.Next()
