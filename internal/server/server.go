@@ -89,17 +89,17 @@ func New(st *store.Store, opt Options) *fiber.App {
 		s.results = newResultCache(opt.CacheBytes)
 	}
 	app := fiber.New(fiber.Config{
-		AppName:               "deesc",
-		ErrorHandler:          s.errors,
-		BodyLimit:             opt.BodyBytes,
-		StreamRequestBody:     true, // uploads are read as they arrive, not held whole in memory
+		AppName:           "deesc",
+		ErrorHandler:      s.errors,
+		BodyLimit:         opt.BodyBytes,
+		StreamRequestBody: true, // uploads are read as they arrive, not held whole in memory
 		// Nothing is parsed before the handler: a multipart body is read only
 		// by the upload, after its caller was identified as admin.
 		DisablePreParseMultipartForm: true,
-		DisableStartupMessage: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          5 * time.Minute,
-		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage:        true,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 5 * time.Minute,
+		IdleTimeout:                  2 * time.Minute,
 	})
 	// Only POST /api/import may send a large body, and it may take longer
 	// than other requests to arrive.
