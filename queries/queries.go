@@ -65,6 +65,9 @@ type Query struct {
 	Params      []Param  `json:"params"`
 	Columns     []string `json:"columns"`
 	Suppress    []string `json:"suppress,omitempty"` // count columns hidden when 1..min_cell-1
+	// SuppressWith lists, per suppressed count, the columns hidden with it
+	// (a rate that would give the count back).
+	SuppressWith map[string][]string `json:"suppress_with,omitempty"`
 	// ExportOrder sorts an export of a query that has no ORDER BY of its own
 	// (an analysis input, left unsorted for speed), so that the same
 	// parameters on the same dataset always give the same file and sha256.
@@ -212,7 +215,21 @@ func parse(text string) (Query, error) {
 		case "columns":
 			q.Columns = splitList(val)
 		case "suppress":
-			q.Suppress = splitList(val)
+			// "n_force(force_rate)": force_rate is hidden with n_force, so
+			// a small count cannot be worked back from its rate.
+			for _, item := range splitList(val) {
+				name, deps, _ := strings.Cut(item, "(")
+				name = strings.TrimSpace(name)
+				q.Suppress = append(q.Suppress, name)
+				for _, d := range strings.Split(strings.TrimSuffix(deps, ")"), "|") {
+					if d = strings.TrimSpace(d); d != "" {
+						if q.SuppressWith == nil {
+							q.SuppressWith = map[string][]string{}
+						}
+						q.SuppressWith[name] = append(q.SuppressWith[name], d)
+					}
+				}
+			}
 		case "export_order":
 			q.ExportOrder = splitList(val)
 		case "roles":
@@ -248,6 +265,11 @@ func parse(text string) (Query, error) {
 	for _, c := range q.Suppress {
 		if !slices.Contains(q.Columns, c) {
 			return q, fmt.Errorf("suppress: %q is not among the columns", c)
+		}
+		for _, d := range q.SuppressWith[c] {
+			if !slices.Contains(q.Columns, d) {
+				return q, fmt.Errorf("suppress: %q (hidden with %s) is not among the columns", d, c)
+			}
 		}
 	}
 	for _, c := range q.ExportOrder {

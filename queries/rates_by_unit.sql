@@ -9,7 +9,7 @@
 -- param: to month = '' : last month (blank = the data's last)
 -- param: division text = '' : only this division (blank = all)
 -- columns: division, unit, officer_years, n_force, force_rate, n_complaints, complaint_rate, n_injuries, injury_rate
--- suppress: n_force, n_complaints, n_injuries
+-- suppress: n_force(force_rate), n_complaints(complaint_rate), n_injuries(injury_rate)
 -- roles: leadership, evaluator, auditor, admin
 WITH spans AS (
 	SELECT outcome_first('force') AS f1, outcome_last('force') AS f2, outcome_first('complaints') AS c1,

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -109,10 +110,22 @@ func wrap(q queries.Query, args []any, cols []string, minCell int64, count bool)
 		return q.SQL, args
 	}
 	var repl, hidden []string
+	with := map[string][]string{} // dependent column → the counts that hide it
 	for _, c := range cols {
 		small := `deesc_q."` + c + `" BETWEEN 1 AND $min_cell - 1`
 		repl = append(repl, fmt.Sprintf(`CASE WHEN %s THEN NULL ELSE deesc_q."%s" END AS "%s"`, small, c, c))
 		hidden = append(hidden, "CASE WHEN "+small+" THEN 1 ELSE 0 END")
+		for _, d := range q.SuppressWith[c] {
+			with[d] = append(with[d], small)
+		}
+	}
+	deps := make([]string, 0, len(with))
+	for d := range with {
+		deps = append(deps, d)
+	}
+	sort.Strings(deps)
+	for _, d := range deps {
+		repl = append(repl, fmt.Sprintf(`CASE WHEN %s THEN NULL ELSE deesc_q."%s" END AS "%s"`, strings.Join(with[d], " OR "), d, d))
 	}
 	sel := "SELECT * REPLACE (" + strings.Join(repl, ", ") + ")"
 	if count {
