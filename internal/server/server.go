@@ -101,11 +101,12 @@ func New(st *store.Store, opt Options) *fiber.App {
 		WriteTimeout:                 5 * time.Minute,
 		IdleTimeout:                  2 * time.Minute,
 	})
-	// Only POST /api/import may send a large body, and it may take longer
-	// than other requests to arrive.
+	// An upload may take longer than other requests to arrive. (With a
+	// streamed body fasthttp's size limit only bounds what it buffers:
+	// the limits themselves are smallBodies'.)
 	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		if string(h.Method()) == fiber.MethodPost && string(h.RequestURI()) == "/api/import" {
-			return fasthttp.RequestConfig{ReadTimeout: time.Hour, MaxRequestBodySize: opt.UploadBytes}
+			return fasthttp.RequestConfig{ReadTimeout: time.Hour}
 		}
 		return fasthttp.RequestConfig{}
 	}

@@ -68,17 +68,26 @@ func (s *Server) upload(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(v)
 }
 
-// smallBodies answers 413 for a body over limits.body_bytes on every route
-// but the upload, which has its own limit (limits.upload_bytes, enforced
-// by the server for every request).
+// smallBodies enforces the body limits from the request's declared length,
+// before any of the body is read: limits.upload_bytes for POST /api/import,
+// limits.body_bytes for every other route (413 beyond). A body of unknown
+// length (chunked) is refused with 411, since it could not be bounded
+// before reading.
 func (s *Server) smallBodies(c *fiber.Ctx) error {
+	n := c.Request().Header.ContentLength()
+	limit, what := s.opt.BodyBytes, "limits.body_bytes"
 	if c.Path() == "/api/import" {
-		// An upload refused before its body is read (401, 403, 429) leaves
-		// the body on the connection: close it rather than read it as the
-		// next request.
+		// An upload refused before its body is read (401, 403, 429, 413)
+		// leaves the body on the connection: close it rather than read it
+		// as the next request.
 		c.Context().SetConnectionClose()
-	} else if c.Request().Header.ContentLength() > s.opt.BodyBytes {
-		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "the request body is larger than "+strconv.Itoa(s.opt.BodyBytes)+" bytes (limits.body_bytes)")
+		limit, what = s.opt.UploadBytes, "limits.upload_bytes"
+	}
+	switch {
+	case n == -1:
+		return fiber.NewError(fiber.StatusLengthRequired, "send the body with a Content-Length")
+	case n > limit:
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "the request body is larger than "+strconv.Itoa(limit)+" bytes ("+what+")")
 	}
 	return c.Next()
 }

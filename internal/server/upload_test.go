@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime/multipart"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -98,5 +99,40 @@ func TestUpload(t *testing.T) {
 	// multipart reader, so nothing is written outside the upload folder.
 	if status, body := post(secrets[auth.Admin], map[string][]byte{"../../etc/passwd.csv": []byte("x")}); status != 422 || !strings.Contains(string(body), `"file":"passwd.csv"`) {
 		t.Errorf("path in a file name: %d %s", status, body)
+	}
+}
+
+// TestUploadLimit: an upload over limits.upload_bytes is refused (413, or
+// the connection closed while still sending) and the dataset is unchanged,
+// while a body over limits.body_bytes is refused on other routes.
+func TestUploadLimit(t *testing.T) {
+	_, st, secrets := authServer(t)
+	app := New(st, Options{Now: func() time.Time { return testToday }, Auth: true, Tokens: auth.NewTokens(st.DB()),
+		BodyBytes: 4 << 10, UploadBytes: 64 << 10})
+	base := serveLoopback(t, app)
+	body, ct := multipartFiles(t, map[string][]byte{"complaints.csv": bytes.Repeat([]byte("x"), 128<<10)})
+	req, _ := http.NewRequest("POST", base+"/api/import", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+secrets[auth.Admin])
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("128 KiB upload over a 64 KiB limit: %d, want 413", resp.StatusCode)
+		}
+	} else if !strings.Contains(err.Error(), "reset") && !strings.Contains(err.Error(), "broken pipe") && !strings.Contains(err.Error(), "EOF") {
+		t.Errorf("128 KiB upload over a 64 KiB limit: %v", err)
+	}
+	if n, _ := st.CurrentVersionNumber(t.Context()); n != 1 {
+		t.Errorf("version %d after a refused upload", n)
+	}
+	req, _ = http.NewRequest("POST", base+"/api/session", bytes.NewReader(bytes.Repeat([]byte("x"), 8<<10)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Errorf("8 KiB sign-in body over a 4 KiB limit: %d, want 413", resp.StatusCode)
+		}
 	}
 }
