@@ -19,7 +19,11 @@ func (s *Server) oneDataset(h fiber.Handler) fiber.Handler {
 		for try := 0; try < 5; {
 			before := s.store.Generation()
 			if before%2 != 0 {
-				// A switch is committing: wait for it, within reason.
+				// A switch is committing: wait for it, within reason, and
+				// no longer than the request itself may run.
+				if err := c.UserContext().Err(); err != nil {
+					return err
+				}
 				if waited > 10*time.Second {
 					break
 				}
