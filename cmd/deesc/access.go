@@ -51,9 +51,15 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		// Recorded before it is shown: a token the audit log does not show
+		// is revoked again rather than handed out.
+		if err := auditCLI(ctx, st.DB(), "POST", "/cli/token", "name="+pos[1]+"&role="+string(role), "token added", 201); err != nil {
+			_ = toks.Revoke(context.WithoutCancel(ctx), pos[1])
+			return err
+		}
 		fmt.Fprintf(stdout, "%s\n", secret)
 		fmt.Fprintf(stderr, "token %q (%s) created; it is shown only now: keep it in a password manager\n", pos[1], role)
-		return auditCLI(ctx, st.DB(), "POST", "/cli/token", "name="+pos[1]+"&role="+string(role), "token added", 201)
+		return nil
 	case pos[0] == "list" && len(pos) == 1:
 		list, err := toks.List(ctx)
 		if err != nil {
