@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"deesc/internal/analysis"
 	"deesc/internal/auth"
 	"deesc/internal/charts"
 )
@@ -133,40 +131,20 @@ func (s *Server) chart(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// errMessage is what a client may read of err: the message of a parameter
-// error, a "not computable" reason or a fiber error; otherwise a generic line.
+// errMessage is what a client may read of err (classify's message for an
+// answer about the data or the request), otherwise a generic line.
 func errMessage(err error) string {
-	var (
-		pe *analysis.ParamError
-		nc *NotComputable
-		fe *fiber.Error
-	)
-	if reason, ok := analysis.IsNotComputable(err); ok {
-		return reason
-	}
-	switch {
-	case errors.As(err, &pe):
-		return pe.Error()
-	case errors.As(err, &nc):
-		return nc.Reason
-	case errors.As(err, &fe):
-		return fe.Message
+	if status, body := classify(err); status < 500 && body.Error != "" {
+		return body.Error
 	}
 	return "could not be computed"
 }
 
 // explainable reports whether err is an answer about the data or the
-// request (not computable, a bad parameter, a 4xx) rather than a failure.
+// request (not computable, a bad parameter, another 4xx) rather than a failure.
 func explainable(err error) bool {
-	var (
-		pe *analysis.ParamError
-		nc *NotComputable
-		fe *fiber.Error
-	)
-	if _, ok := analysis.IsNotComputable(err); ok {
-		return true
-	}
-	return errors.As(err, &pe) || errors.As(err, &nc) || errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 500
+	status, _ := classify(err)
+	return status >= 400 && status < 499
 }
 
 // formatInt writes n with thousands separators: 12,345.
