@@ -113,15 +113,71 @@ func TestDoseMatchesRowLevelFit(t *testing.T) {
 			t.Errorf("bin %s: %d events, rows say %d", b.Label, b.Events, binEvents[idx])
 		}
 	}
-	// The 12-month window computed at query time equals the panel's column.
-	var diff float64
-	if err := st.DB().QueryRow(`WITH d AS (`+st.Queries().SQL("dose_officer_months")+`)
-		SELECT coalesce(max(abs(d.hours - p.deesc_hours_12m)), 0) FROM d JOIN panel p USING (officer_key, month)`,
-		sql.Named("outcome", "force"), sql.Named("window", 12), sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", "")).Scan(&diff); err != nil {
+}
+
+// TestDoseTrailingHours checks dose_officer_months' trailing de-escalation
+// hours — read from the panel for the default twelve months, computed as of
+// each month for any other window — against sums over the training rows
+// done here, officer-month by officer-month.
+func TestDoseTrailingHours(t *testing.T) {
+	st := demoStore(t, 200, 4)
+	ctx := context.Background()
+	type completion struct {
+		month int32
+		hours float64
+	}
+	trained := map[int32][]completion{}
+	rows, err := st.DB().QueryContext(ctx, `SELECT k.officer_key, CAST(year(t.completed_on) * 12 + month(t.completed_on) - 1 AS INTEGER), t.hours
+		FROM training t JOIN courses c USING (course_id) JOIN officer_keys k USING (officer_id)
+		WHERE c.category IN ('de-escalation', 'crisis-intervention')`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if diff > 1e-9 {
-		t.Errorf("trailing 12-month hours differ from the panel's by %v", diff)
+	for rows.Next() {
+		var k int32
+		var c completion
+		if err := rows.Scan(&k, &c.month, &c.hours); err != nil {
+			t.Fatal(err)
+		}
+		trained[k] = append(trained[k], c)
+	}
+	rows.Close()
+	if len(trained) < 50 {
+		t.Fatalf("only %d officers with de-escalation training in the demo", len(trained))
+	}
+	for _, window := range []int{1, 6, 12, 24} {
+		rows, err := st.DB().QueryContext(ctx, st.Queries().SQL("dose_officer_months"), sql.Named("outcome", "force"), sql.Named("window", window),
+			sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, withHours, bad := 0, 0, 0
+		for rows.Next() {
+			var k, mi int32
+			var m time.Time
+			var h, e, ex float64
+			if err := rows.Scan(&k, &m, &mi, &h, &e, &ex); err != nil {
+				t.Fatal(err)
+			}
+			want := 0.0
+			for _, c := range trained[k] {
+				if c.month <= mi && c.month > mi-int32(window) {
+					want += c.hours
+				}
+			}
+			n++
+			if want > 0 {
+				withHours++
+			}
+			if math.Abs(h-want) > 1e-6 && bad < 5 {
+				bad++
+				t.Errorf("window %d, officer %d, month %d: %v hours, the training rows sum to %v", window, k, mi, h, want)
+			}
+		}
+		rows.Close()
+		if n == 0 || withHours == 0 {
+			t.Errorf("window %d: %d officer-months, %d with hours", window, n, withHours)
+		}
 	}
 }
 

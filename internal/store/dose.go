@@ -47,6 +47,21 @@ type DoseData struct {
 	OfficerMonths int64
 }
 
+// doseBin returns the bin of hours: 0 for none, i for (edges[i-1], edges[i]],
+// len(edges) above the last edge.
+func doseBin(hours float64, edges []float64) int {
+	if hours <= 0 {
+		return 0
+	}
+	n := 0
+	for _, e := range edges {
+		if e < hours {
+			n++
+		}
+	}
+	return n
+}
+
 // Scores is the per-row influence of a fitted model on one coefficient, as
 // functions of the row's calendar month and hours: weight = W0 + WX·hours +
 // WM[month], fitted rate per officer-year = exp(B0 + BX·hours + BM[month]).
@@ -84,35 +99,36 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		return d, 0, 0, nil
 	}
 	d.FirstMonth, d.Months = first.Int32, int(last.Int32-first.Int32)+1
-	rows, err := conn.QueryContext(ctx, `SELECT CASE WHEN hours <= 0 THEN 0 ELSE len(list_filter($edges, e -> e < hours)) END AS bin,
-		sum(events), count(*), count(*) / 12.0 FROM dose_rows GROUP BY bin ORDER BY bin`, sql.Named("edges", q.Edges))
-	if err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose bins: %w", err)
-	}
-	for rows.Next() {
-		var b DoseBin
-		if err := rows.Scan(&b.Bin, &b.Events, &b.OfficerMonths, &b.OfficerYears); err != nil {
-			rows.Close()
-			return d, 0, 0, err
-		}
-		d.Bins = append(d.Bins, b)
-	}
-	rows.Close()
-	rows, err = conn.QueryContext(ctx, `SELECT month_index - ?, hours, sum(events), count(*) / 12.0 FROM dose_rows GROUP BY ALL ORDER BY 1, 2`, d.FirstMonth)
+	// Cells: officer-months per calendar month and hours; the bins are sums of cells.
+	rows, err := conn.QueryContext(ctx, `SELECT month_index - ?, hours, sum(events), count(*) FROM dose_rows GROUP BY ALL ORDER BY 1, 2`, d.FirstMonth)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose cells: %w", err)
 	}
+	bins := make([]DoseBin, len(q.Edges)+1)
 	for rows.Next() {
 		var m int32
-		var h, y, e float64
-		if err := rows.Scan(&m, &h, &y, &e); err != nil {
+		var h, y float64
+		var n int64
+		if err := rows.Scan(&m, &h, &y, &n); err != nil {
 			rows.Close()
 			return d, 0, 0, err
 		}
 		d.Cells.Month, d.Cells.Hours = append(d.Cells.Month, m), append(d.Cells.Hours, h)
-		d.Cells.Events, d.Cells.Exposure = append(d.Cells.Events, y), append(d.Cells.Exposure, e)
+		d.Cells.Events, d.Cells.Exposure = append(d.Cells.Events, y), append(d.Cells.Exposure, float64(n)/12)
+		b := &bins[doseBin(h, q.Edges)]
+		b.Events += int64(y)
+		b.OfficerMonths += n
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d, 0, 0, fmt.Errorf("store.Dose cells: %w", err)
+	}
+	for i, b := range bins {
+		if b.OfficerMonths > 0 {
+			b.Bin, b.OfficerYears = i, float64(b.OfficerMonths)/12
+			d.Bins = append(d.Bins, b)
+		}
+	}
 	rows, err = conn.QueryContext(ctx, `SELECT avg(hours), sum(events), count(*) / 12.0 FROM dose_rows GROUP BY officer_key ORDER BY officer_key`)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose officers: %w", err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -183,13 +184,18 @@ func (s *Store) migrate(ctx context.Context) error {
 var ErrNoDataset = errors.New("no dataset has been imported")
 
 // addDerivedTables gives versions imported before a derived table existed
-// that table, and points main's view at the current version's, so a
-// database written by an earlier deesc keeps answering.
+// that table, rebuilds one written by an earlier definition (stored with
+// HUGEINT sums, which DuckDB scans tens of times slower than BIGINT), and
+// points main's view and macros at the current version's, so a database
+// written by an earlier deesc keeps answering, and as fast.
 func (s *Store) addDerivedTables(ctx context.Context) error {
+	rebuilt := false
 	for _, d := range derivedTables() {
 		rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
 			WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
-			AND NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)`, d.name)
+			AND (NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)
+				OR EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.data_type = 'HUGEINT'))`,
+			d.name, d.name)
 		if err != nil {
 			return err
 		}
@@ -208,15 +214,25 @@ func (s *Store) addDerivedTables(ctx context.Context) error {
 		}
 		rows.Close()
 		for _, v := range todo {
-			if _, err := s.db.ExecContext(ctx, d.create(quoteIdent(v.schema))); err != nil {
+			stmt := strings.Replace(d.create(quoteIdent(v.schema)), "CREATE TABLE", "CREATE OR REPLACE TABLE", 1)
+			if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("adding %s to %s: %w", d.name, v.schema, err)
 			}
 			if v.current {
+				rebuilt = true
 				if _, err := s.db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS SELECT * FROM %s.%s", d.name, quoteIdent(v.schema), d.name)); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	return nil
+	if !rebuilt {
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return (&importRun{s: s, conn: conn}).createMacros(ctx)
 }
