@@ -17,36 +17,7 @@
 -- columns: officer_key, unit_key, month_index, treated_index, trained, events, exposure
 -- export_order: officer_key, month_index
 -- roles: evaluator, auditor, admin
-WITH course_first AS (
-	SELECT k.officer_key, CAST(year(c.first_month) * 12 + month(c.first_month) - 1 AS INTEGER) AS treated_index
-	FROM officer_courses c JOIN officer_keys k ON k.officer_id = c.officer_id
-	WHERE $course <> '' AND c.course_id = $course
-),
-category_hours AS (
-	-- Cumulative hours over every spelling of the category (training_hours keeps them apart).
-	SELECT officer_id, month, sum(sum(hours)) OVER (PARTITION BY officer_id ORDER BY month) AS cum
-	FROM training_hours
-	WHERE $category <> '' AND replace(replace(lower(trim(category)), '_', '-'), ' ', '-') = $category
-	GROUP BY officer_id, month
-),
-category_first AS (
-	SELECT k.officer_key, CAST(min(year(h.month) * 12 + month(h.month) - 1) AS INTEGER) AS treated_index
-	FROM category_hours h JOIN officer_keys k ON k.officer_id = h.officer_id
-	WHERE CAST($min_hours AS DOUBLE) <= 0 OR h.cum >= CAST($min_hours AS DOUBLE)
-	GROUP BY k.officer_key
-),
-treat AS (
-	SELECT * FROM course_first UNION ALL SELECT * FROM category_first
-),
-p AS (
-	SELECT p.officer_key, p.unit_key, CAST(year(p.month) * 12 + month(p.month) - 1 AS INTEGER) AS month_index, p.exposure,
-		CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
-			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END AS events
-	FROM panel p JOIN units u ON u.unit_key = p.unit_key
-	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
-		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
-		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
-)
 SELECT p.officer_key, p.unit_key, p.month_index, t.treated_index,
 	coalesce(p.month_index >= t.treated_index, false) AS trained, p.events, p.exposure
-FROM p LEFT JOIN treat t ON t.officer_key = p.officer_key
+FROM outcome_months($outcome, $from, $to, $unit, $division) p
+LEFT JOIN treatment_start($course, $category, $min_hours) t ON t.officer_key = p.officer_key

@@ -13,15 +13,7 @@
 -- export_order: officer_key, month_index
 -- roles: evaluator, auditor, admin
 WITH info AS (SELECT deescalation_categories AS dc FROM panel_info),
-p AS (
-	SELECT p.officer_key, p.month, p.exposure, p.deesc_hours_cum, p.deesc_hours_12m,
-		CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
-			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END AS events
-	FROM panel p JOIN units u ON u.unit_key = p.unit_key
-	WHERE ($from = '' OR p.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR p.month <= CAST($to || '-01' AS DATE))
-		AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
-		AND p.month BETWEEN outcome_first($outcome) AND outcome_last($outcome)
-),
+p AS (SELECT * FROM outcome_months($outcome, $from, $to, $unit, $division)),
 -- Any other window: the cumulative hours less those up to window months before, as of each month.
 deesc AS (
 	SELECT k.officer_key, h.month, sum(sum(h.hours)) OVER (PARTITION BY k.officer_key ORDER BY h.month) AS cum
@@ -31,12 +23,11 @@ deesc AS (
 ),
 windowed AS (
 	-- Twelve months, the default, are stored in the panel (the month and the eleven before it).
-	SELECT officer_key, month, exposure, events, deesc_hours_12m AS hours FROM p WHERE $window = 12
+	SELECT officer_key, month, month_index, exposure, events, deesc_hours_12m AS hours FROM p WHERE $window = 12
 	UNION ALL
-	SELECT p.officer_key, p.month, p.exposure, p.events, p.deesc_hours_cum - coalesce(d.cum, 0)
+	SELECT p.officer_key, p.month, p.month_index, p.exposure, p.events, p.deesc_hours_cum - coalesce(d.cum, 0)
 	FROM p ASOF LEFT JOIN deesc d ON d.officer_key = p.officer_key AND d.month <= p.month - to_months(CAST($window AS INTEGER))
 	WHERE $window <> 12
 )
-SELECT officer_key, month, CAST(year(month) * 12 + month(month) - 1 AS INTEGER) AS month_index,
-	round(hours, 6) AS hours, events, exposure
+SELECT officer_key, month, month_index, round(hours, 6) AS hours, events, exposure
 FROM windowed

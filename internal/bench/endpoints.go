@@ -45,8 +45,8 @@ func endpoints(end time.Time) []endpoint {
 		return append([]any{sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", "")}, extra...)
 	}
 	asOfTime, _ := time.Parse(time.DateOnly, asOf)
-	cohort := []namedQuery{{"cohort_officer_months", filter(sql.Named("outcome", "force"), sql.Named("course", "ICAT"),
-		sql.Named("category", ""), sql.Named("min_hours", 0.0))}}
+	cohort := []namedQuery{{"cohort_officer_runs", filter(sql.Named("outcome", "force"), sql.Named("course", "ICAT"),
+		sql.Named("category", ""), sql.Named("min_hours", 0.0))}, {"cohort_events", filter(sql.Named("outcome", "force"))}}
 	return []endpoint{
 		{name: "compliance", path: "/api/compliance?as_of=" + asOf, dashboard: true, raw: []namedQuery{
 			{"compliance_by_unit", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", "")}},
@@ -66,9 +66,9 @@ func endpoints(end time.Time) []endpoint {
 			{"disparities", filter(sql.Named("by", "subject_race"))}}},
 		{name: "dose", path: "/api/dose?outcome=force", dashboard: true, materialise: true, raw: []namedQuery{
 			{"dose_officer_months", filter(sql.Named("outcome", "force"), sql.Named("window", 12))}}},
-		{name: "cohorts", path: "/api/cohorts?course=ICAT&outcome=force", materialise: true, raw: cohort},
-		{name: "staggered", path: "/api/staggered?course=ICAT&outcome=force", materialise: true, raw: cohort},
-		{name: "prepost", path: "/api/prepost?course=ICAT&outcome=force", materialise: true, raw: cohort},
+		{name: "cohorts", path: "/api/cohorts?course=ICAT&outcome=force", raw: cohort},
+		{name: "staggered", path: "/api/staggered?course=ICAT&outcome=force", raw: cohort},
+		{name: "prepost", path: "/api/prepost?course=ICAT&outcome=force", raw: cohort},
 	}
 }
 

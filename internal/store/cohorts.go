@@ -113,8 +113,9 @@ func (s *Store) Categories(ctx context.Context) ([]string, error) {
 }
 
 // Treatment reads the officer-months of q (cohort_officer_months.sql) as a
-// TreatmentPanel: one aggregate row per officer and one row per officer-month
-// with events, never the millions of officer-months themselves. It returns
+// TreatmentPanel: the officers' runs of months (cohort_officer_runs.sql) and
+// the officer-months with events (cohort_events.sql), never the millions of
+// officer-months themselves. It returns
 // ErrNoDataset before the first import, an empty panel when nothing is
 // selected, and an error when officer-months differ in exposure.
 func (s *Store) Treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPanel, error) {
@@ -146,35 +147,42 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 	if err != nil {
 		return nil, err
 	}
-	base := s.q.SQL("cohort_officer_months")
-	args := func(extra ...any) []any {
-		return append(append(q.args(), sql.Named("first", p.Window.First)), extra...)
-	}
+	args := append(q.args(), sql.Named("first", p.Window.First))
 
-	// Officers.
-	rows, err := tx.QueryContext(ctx, `SELECT officer_key, any_value(unit_key), min(month_index) - $first, max(month_index) - $first,
-			count(*), coalesce(any_value(treated_index) - $first, $never), min(exposure), max(exposure)
-		FROM (`+base+`) GROUP BY officer_key ORDER BY officer_key`, args(sql.Named("never", NeverTreated))...)
+	// Officers: their runs of consecutive months in the window
+	// (cohort_officer_runs.sql), ordered by officer and month.
+	rows, err := tx.QueryContext(ctx, `SELECT officer_key, unit_key, first_index - $first, last_index - $first,
+			coalesce(treated_index - $first, $never), exposure_min, exposure_max FROM (`+s.q.SQL("cohort_officer_runs")+`)`,
+		append(args, sql.Named("never", NeverTreated))...)
 	if err != nil {
 		return nil, err
 	}
 	o := &p.Officers
-	var irregular []int32 // officer_keys
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for rows.Next() {
-		var key, unit, first, last, n, g int32
+		var key, unit, first, last, g int32
 		var elo, ehi float64
-		if err := rows.Scan(&key, &unit, &first, &last, &n, &g, &elo, &ehi); err != nil {
+		if err := rows.Scan(&key, &unit, &first, &last, &g, &elo, &ehi); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		o.Key, o.Unit, o.First, o.Last, o.Treated = append(o.Key, key), append(o.Unit, unit), append(o.First, first), append(o.Last, last), append(o.Treated, g)
-		if n != last-first+1 {
-			irregular = append(irregular, key)
-		}
-		p.Units = max(p.Units, int(unit)+1)
-		p.Window.OfficerMonths += int64(n)
 		lo, hi = min(lo, elo), max(hi, ehi)
+		p.Window.OfficerMonths += int64(last - first + 1)
+		if n := len(o.Key) - 1; n >= 0 && o.Key[n] == key {
+			// Another run of the same officer: list the officer's months.
+			if _, ok := p.Gaps[int32(n)]; !ok {
+				for m := o.First[n]; m <= o.Last[n]; m++ {
+					p.Gaps[int32(n)] = append(p.Gaps[int32(n)], m)
+				}
+			}
+			for m := first; m <= last; m++ {
+				p.Gaps[int32(n)] = append(p.Gaps[int32(n)], m)
+			}
+			o.Last[n] = last
+			continue
+		}
+		o.Key, o.Unit, o.First, o.Last, o.Treated = append(o.Key, key), append(o.Unit, unit), append(o.First, first), append(o.Last, last), append(o.Treated, g)
+		p.Units = max(p.Units, int(unit)+1)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -193,31 +201,9 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 		index[k] = int32(i)
 	}
 
-	// The months of officers with gaps in service.
-	if len(irregular) > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT b.officer_key, b.month_index - $first FROM (`+base+`) b
-			SEMI JOIN (SELECT unnest($keys) AS officer_key) k ON k.officer_key = b.officer_key ORDER BY ALL`,
-			args(sql.Named("keys", irregular))...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var key, m int32
-			if err := rows.Scan(&key, &m); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			p.Gaps[index[key]] = append(p.Gaps[index[key]], m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-
-	// Officer-months with events.
-	rows, err = tx.QueryContext(ctx, `SELECT officer_key, month_index - $first, events FROM (`+base+`)
-		WHERE events > 0 ORDER BY officer_key, month_index`, args()...)
+	// Officer-months with events (cohort_events.sql).
+	rows, err = tx.QueryContext(ctx, `SELECT officer_key, month_index - $first, events FROM (`+s.q.SQL("cohort_events")+`)`,
+		append(q.Filter.args(), sql.Named("outcome", q.Outcome), sql.Named("first", p.Window.First))...)
 	if err != nil {
 		return nil, err
 	}

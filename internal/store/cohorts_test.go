@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -131,4 +133,127 @@ func officerIDs(t *testing.T, s *Store, keys []int32) []string {
 		}
 	}
 	return out
+}
+
+// TestTreatmentMatchesOfficerMonths: the panel the analyses read (runs and
+// event months) is exactly cohort_officer_months' rows, officer by officer
+// and month by month, for every kind of treatment and filter, on a service
+// with gaps in its officers' months and on the demo.
+func TestTreatmentMatchesOfficerMonths(t *testing.T) {
+	ctx := context.Background()
+	small := openTest(t)
+	if _, err := importDir(t, small, writeFiles(t, treatmentFiles())); err != nil {
+		t.Fatal(err)
+	}
+	demo := openTest(t)
+	if _, err := importDir(t, demo, demoDir(t, 300, 3)); err != nil {
+		t.Fatal(err)
+	}
+	// Punch gaps into some demo officers' months (a month out of service
+	// each, and two for one of them), as another agency's activity file
+	// has, and summarise the runs again.
+	v, err := demo.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM ` + v.Schema + `.panel WHERE (officer_key % 7 = 3 AND month = DATE '2024-06-01')
+			OR (officer_key = 10 AND month IN (DATE '2023-11-01', DATE '2024-02-01'))`,
+		strings.Replace(officerRuns(v.Schema), "CREATE TABLE", "CREATE OR REPLACE TABLE", 1),
+	} {
+		if _, err := demo.DB().ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		s    *Store
+		q    TreatmentQuery
+	}{
+		{"course", small, TreatmentQuery{Outcome: "force", Course: "ICAT"}},
+		{"course from March", small, TreatmentQuery{Outcome: "force", Course: "ICAT", Filter: Filter{From: "2024-03"}}},
+		{"category to April", small, TreatmentQuery{Outcome: "force", Category: "de-escalation", MinHours: 8, Filter: Filter{To: "2024-04"}}},
+		{"one unit", small, TreatmentQuery{Outcome: "force", Course: "ICAT", Filter: Filter{Unit: "South 2"}}},
+		{"demo course", demo, TreatmentQuery{Outcome: "force", Course: "ICAT"}},
+		{"demo complaints, one division, a period", demo, TreatmentQuery{Outcome: "complaints", Course: "ICAT",
+			Filter: Filter{From: "2023-05", To: "2024-08", Division: "*"}}},
+		{"demo category hours", demo, TreatmentQuery{Outcome: "subject-injuries", Category: "de-escalation", MinHours: 16}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.q.Division == "*" {
+				if err := c.s.DB().QueryRowContext(ctx, "SELECT min(division) FROM units").Scan(&c.q.Division); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := c.s.Treatment(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type officer struct {
+				unit, treated int32
+				months        []int32
+			}
+			want := map[int32]*officer{}
+			wantEvents := map[[2]int32]float64{}
+			args := append(c.q.args(), namedArg("first", p.Window.First))
+			rows, err := c.s.DB().QueryContext(ctx, `SELECT officer_key, unit_key, month_index - $first, coalesce(treated_index - $first, $never), events
+				FROM (`+c.s.q.SQL("cohort_officer_months")+`) ORDER BY officer_key, month_index`, append(args, namedArg("never", NeverTreated))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for rows.Next() {
+				var k, u, m, g int32
+				var y float64
+				if err := rows.Scan(&k, &u, &m, &g, &y); err != nil {
+					t.Fatal(err)
+				}
+				o := want[k]
+				if o == nil {
+					o = &officer{unit: u, treated: g}
+					want[k] = o
+				}
+				o.months = append(o.months, m)
+				if y != 0 {
+					wantEvents[[2]int32{k, m}] = y
+				}
+				n++
+			}
+			rows.Close()
+			if n == 0 {
+				t.Fatal("no officer-months selected")
+			}
+			if p.Window.OfficerMonths != n || p.Window.Officers != int64(len(want)) {
+				t.Errorf("window %+v; the officer-months are %d of %d officers", p.Window, n, len(want))
+			}
+			gaps := 0
+			for i, k := range p.Officers.Key {
+				o := want[k]
+				if o == nil {
+					t.Errorf("officer %d read, not among the officer-months", k)
+					continue
+				}
+				var months []int32
+				p.MonthsOf(i, func(m int32) { months = append(months, m) })
+				if !slices.Equal(months, o.months) || p.Officers.Unit[i] != o.unit || p.Officers.Treated[i] != o.treated {
+					t.Errorf("officer %d: unit %d, treated %d, months %v; the officer-months say %d, %d, %v",
+						k, p.Officers.Unit[i], p.Officers.Treated[i], months, o.unit, o.treated, o.months)
+				}
+				if len(o.months) != int(o.months[len(o.months)-1]-o.months[0]+1) {
+					gaps++
+				}
+			}
+			if len(p.Gaps) != gaps {
+				t.Errorf("%d officers with gaps listed, %d have them", len(p.Gaps), gaps)
+			}
+			got := map[[2]int32]float64{}
+			for j, i := range p.Events.Officer {
+				got[[2]int32{p.Officers.Key[i], p.Events.Month[j]}] = p.Events.Count[j]
+			}
+			if !maps.Equal(got, wantEvents) {
+				t.Errorf("%d event months read, the officer-months have %d", len(got), len(wantEvents))
+			}
+			t.Logf("%d officers, %d officer-months, %d with gaps, %d event months", len(want), n, gaps, len(got))
+		})
+	}
 }

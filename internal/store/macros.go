@@ -87,10 +87,53 @@ placed AS (
 )
 SELECT * FROM placed WHERE (unit_f = '' OR unit = unit_f) AND (division_f = '' OR division = division_f)`
 
+// outcomeMonthsMacro defines outcome_months(outcome, from_month, to_month,
+// unit, division): the panel's officer-months in the months from..to
+// (YYYY-MM, blank = open) within those the outcome's file covers, of the
+// unit and division (blank = any), with the month as an index (year·12 +
+// month − 1) and the outcome's count as events. The analyses' named
+// queries all select their officer-months with it.
+const outcomeMonthsMacro = `CREATE OR REPLACE MACRO main.outcome_months(outcome_f, from_month, to_month, unit_f, division_f) AS TABLE
+SELECT p.officer_key, p.unit_key, p.month, CAST(year(p.month) * 12 + month(p.month) - 1 AS INTEGER) AS month_index, p.exposure,
+	p.deesc_hours_cum, p.deesc_hours_12m,
+	CASE outcome_f WHEN 'force' THEN p.n_force WHEN 'complaints' THEN p.n_complaints WHEN 'sustained-complaints' THEN p.n_sustained
+		WHEN 'injuries' THEN p.n_injuries ELSE p.n_subject_injuries END AS events
+FROM main.panel p JOIN main.units u ON u.unit_key = p.unit_key
+WHERE (from_month = '' OR p.month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR p.month <= CAST(to_month || '-01' AS DATE))
+	AND (unit_f = '' OR u.unit = unit_f) AND (division_f = '' OR u.division = division_f)
+	AND p.month BETWEEN main.outcome_first(outcome_f) AND main.outcome_last(outcome_f)`
+
+// treatmentStartMacro defines treatment_start(course, category, min_hours):
+// each treated officer's first trained month as an index (year·12 + month
+// − 1) — the month of the first completion of the course or, when course
+// is blank, the first month in which the officer's cumulative hours in the
+// category (any spelling of it) reach min_hours (≤ 0: the first completion
+// in the category). Officers never treated have no row.
+const treatmentStartMacro = `CREATE OR REPLACE MACRO main.treatment_start(course_f, category_f, min_hours_f) AS TABLE
+WITH course_first AS (
+	SELECT k.officer_key, CAST(year(c.first_month) * 12 + month(c.first_month) - 1 AS INTEGER) AS treated_index
+	FROM main.officer_courses c JOIN main.officer_keys k ON k.officer_id = c.officer_id
+	WHERE course_f <> '' AND c.course_id = course_f
+),
+category_hours AS (
+	SELECT officer_id, month, sum(sum(hours)) OVER (PARTITION BY officer_id ORDER BY month) AS cum
+	FROM main.training_hours
+	WHERE course_f = '' AND category_f <> '' AND replace(replace(lower(trim(category)), '_', '-'), ' ', '-') = category_f
+	GROUP BY officer_id, month
+),
+category_first AS (
+	SELECT k.officer_key, CAST(min(year(h.month) * 12 + month(h.month) - 1) AS INTEGER) AS treated_index
+	FROM category_hours h JOIN main.officer_keys k ON k.officer_id = h.officer_id
+	WHERE CAST(min_hours_f AS DOUBLE) <= 0 OR h.cum >= CAST(min_hours_f AS DOUBLE)
+	GROUP BY k.officer_key
+)
+SELECT * FROM course_first UNION ALL SELECT * FROM category_first`
+
 // createMacros (re)defines the macros over the main views; it runs after
 // the views exist, inside the import transaction.
 func (r *importRun) createMacros(ctx context.Context) error {
-	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro, forceIncidentsMacro} {
+	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro, forceIncidentsMacro,
+		outcomeMonthsMacro, treatmentStartMacro} {
 		if err := r.exec(ctx, m); err != nil {
 			return err
 		}

@@ -284,7 +284,8 @@ type derived struct {
 
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
-	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"compliance_steps", complianceSteps}}
+	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"compliance_steps", complianceSteps},
+		{"officer_runs", officerRuns}}
 }
 
 // incidentMonths creates schema.force_incident_months: each use-of-force
@@ -362,6 +363,34 @@ SELECT course_id, unit_key, CAST(idx AS INTEGER) AS idx,
 	CAST(sum(d_app) OVER w AS BIGINT) AS officers, CAST(sum(d_cur) OVER w AS BIGINT) AS current
 FROM steps WINDOW w AS (PARTITION BY course_id, unit_key ORDER BY idx ROWS UNBOUNDED PRECEDING)
 ORDER BY course_id, unit_key, idx`, schema)
+}
+
+// officerRuns creates schema.officer_runs: each officer's runs of
+// consecutive panel months (one for most; a gap in service starts another),
+// as month indices (year·12 + month − 1), with the officer's unit and the
+// least and greatest exposure of the run's months — so that an analysis
+// counts an officer's months in any period from a row or two instead of
+// scanning them. Only officers whose months are not contiguous are split
+// into islands; the rest are summarised in one pass.
+func officerRuns(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.officer_runs AS
+WITH p AS (SELECT officer_key, unit_key, CAST(year(month) * 12 + month(month) - 1 AS INTEGER) AS m, exposure FROM %[1]s.panel),
+o AS (
+	SELECT officer_key, any_value(unit_key) AS unit_key, min(m) AS a, max(m) AS b, count(*) AS n,
+		min(exposure) AS e_lo, max(exposure) AS e_hi
+	FROM p GROUP BY officer_key
+),
+islands AS (
+	SELECT p.officer_key, p.unit_key, p.m, p.exposure, p.m - row_number() OVER (PARTITION BY p.officer_key ORDER BY p.m) AS island
+	FROM p SEMI JOIN (SELECT officer_key FROM o WHERE n <> b - a + 1) g ON g.officer_key = p.officer_key
+)
+SELECT officer_key, CAST(unit_key AS INTEGER) AS unit_key, CAST(a AS INTEGER) AS first_index, CAST(b AS INTEGER) AS last_index,
+	e_lo AS exposure_min, e_hi AS exposure_max
+FROM o WHERE n = b - a + 1
+UNION ALL
+SELECT officer_key, CAST(any_value(unit_key) AS INTEGER), CAST(min(m) AS INTEGER), CAST(max(m) AS INTEGER), min(exposure), max(exposure)
+FROM islands GROUP BY officer_key, island
+ORDER BY officer_key, first_index`, schema)
 }
 
 // The IMIM scales, lowest first, as DuckDB lists.

@@ -186,10 +186,9 @@ var ErrNoDataset = errors.New("no dataset has been imported")
 // addDerivedTables gives versions imported before a derived table existed
 // that table, rebuilds one written by an earlier definition (stored with
 // HUGEINT sums, which DuckDB scans tens of times slower than BIGINT), and
-// points main's view and macros at the current version's, so a database
-// written by an earlier deesc keeps answering, and as fast.
+// points main's views at the current version's and redefines the macros,
+// so a database written by an earlier deesc keeps answering, and as fast.
 func (s *Store) addDerivedTables(ctx context.Context) error {
-	rebuilt := false
 	for _, d := range derivedTables() {
 		rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
 			WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
@@ -219,14 +218,19 @@ func (s *Store) addDerivedTables(ctx context.Context) error {
 				return fmt.Errorf("adding %s to %s: %w", d.name, v.schema, err)
 			}
 			if v.current {
-				rebuilt = true
 				if _, err := s.db.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE VIEW main.%s AS SELECT * FROM %s.%s", d.name, quoteIdent(v.schema), d.name)); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	if !rebuilt {
+	// The macros too follow the deesc that opens the database.
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM dataset_versions v WHERE v.is_current
+		AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')`).Scan(&current); err != nil {
+		return err
+	}
+	if current == 0 {
 		return nil
 	}
 	conn, err := s.db.Conn(ctx)
