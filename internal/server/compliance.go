@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -123,8 +124,20 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.store.ComplianceByUnit(ctx, asOf, f, course)
-	if err != nil {
+	// The four reads are independent: run together, they share the cores
+	// where one alone leaves them idle.
+	var (
+		rows    []store.ComplianceRow
+		overdue []store.OverdueRow
+		trend   []store.TrendRow
+		bal     []store.BalanceRow
+	)
+	if err := together(
+		func() (err error) { rows, err = s.store.ComplianceByUnit(ctx, asOf, f, course); return err },
+		func() (err error) { overdue, err = s.store.ComplianceOverdue(ctx, asOf, f, course, false); return err },
+		func() (err error) { trend, err = s.store.ComplianceTrend(ctx, asOf, months, f, course); return err },
+		func() (err error) { bal, err = s.store.HoursBalance(ctx, asOf, f); return err },
+	); err != nil {
 		return err
 	}
 	body := complianceBody{AsOf: asOf.Format(time.DateOnly), Rule: complianceRule, Courses: []courseCompliance{}}
@@ -150,10 +163,6 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	}
 	body.Overall = countsOf(overall)
 
-	overdue, err := s.store.ComplianceOverdue(ctx, asOf, f, course, false)
-	if err != nil {
-		return err
-	}
 	body.OverdueTotal = len(overdue)
 	body.Overdue = []overdueOfficer{}
 	for i, o := range overdue {
@@ -169,10 +178,6 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	}
 	body.OverdueListed = len(body.Overdue)
 
-	trend, err := s.store.ComplianceTrend(ctx, asOf, months, f, course)
-	if err != nil {
-		return err
-	}
 	body.Trend = []trendPoint{}
 	for _, t := range trend {
 		d := t.OnDate.Format(time.DateOnly)
@@ -189,10 +194,6 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 		}
 	}
 
-	bal, err := s.store.HoursBalance(ctx, asOf, f)
-	if err != nil {
-		return err
-	}
 	body.HoursBalance = []balance{}
 	for _, b := range bal {
 		body.HoursBalance = append(body.HoursBalance, balance{Division: b.Division, Unit: b.Unit, OfficerYears: round(b.OfficerYears, 6),
@@ -203,4 +204,25 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	body.BalanceNote = "Hours completed in the twelve months to as_of, per officer-year of service in those months; de-escalation and " +
 		"use-of-force are the course categories configured when the dataset was imported (analysis.deescalation_categories, analysis.use_of_force_categories)."
 	return c.JSON(body)
+}
+
+// together runs fns concurrently and returns the first error in their order,
+// after all have returned.
+func together(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

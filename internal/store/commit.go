@@ -211,7 +211,7 @@ func viewNames() []string {
 	for _, f := range contract.Files() {
 		out = append(out, f.Table)
 	}
-	return append(out, "panel", "panel_units", "force_incident_months", "compliance_steps", "officer_runs", "officer_keys", "units", "divisions", "training_hours", "officer_courses", "panel_info")
+	return append(out, "panel", "panel_units", "force_incident_months", "recert_spans", "compliance_steps", "officer_runs", "officer_keys", "units", "divisions", "training_hours", "officer_courses", "panel_info")
 }
 
 // pointViews makes main.TABLE read schema.TABLE for every dataset table.

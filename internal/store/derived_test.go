@@ -123,3 +123,61 @@ func TestDerivedTablesRebuiltFromHugeint(t *testing.T) {
 		t.Errorf("answers differ after the rebuild:\nbefore %v\nafter  %v", before, after)
 	}
 }
+
+// TestComplianceStatusMatchesCompletions: the compliance status read from
+// recert_spans equals the status worked out from every completion (the
+// latest on or before the day, hire grace when none) on days before, at
+// and after completions, and before, inside and after the data.
+func TestComplianceStatusMatchesCompletions(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := importDir(t, s, demoDir(t, 300, 3)); err != nil {
+		t.Fatal(err)
+	}
+	const reference = `WITH inservice AS (
+		SELECT officer_id, unit, division, hire_date FROM officers
+		WHERE hire_date <= $d AND (separation_date IS NULL OR separation_date >= $d)),
+	rc AS (SELECT course_id, title, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory FROM courses WHERE recert_days IS NOT NULL),
+	last AS (SELECT officer_id, course_id, max(completed_on) AS last_completed FROM training WHERE completed_on <= $d GROUP BY ALL)
+	SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.unit, i.division, l.last_completed,
+		CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE) AS expires_on,
+		CAST(date_diff('day', $d, CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE)) AS INTEGER) AS days_left
+	FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_id = i.officer_id AND l.course_id = rc.course_id
+	WHERE rc.mandatory OR l.last_completed IS NOT NULL`
+	var days []time.Time
+	if err := func() error {
+		rows, err := s.DB().QueryContext(ctx, `SELECT DISTINCT d FROM (
+			SELECT completed_on + o AS d FROM (SELECT completed_on FROM training USING SAMPLE 8 ROWS (reservoir, 1)), (VALUES (-1), (0), (1)) v(o)
+			UNION ALL SELECT DATE '2023-01-01' UNION ALL SELECT DATE '2025-12-31' UNION ALL SELECT DATE '2030-01-01') ORDER BY d`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d time.Time
+			if err := rows.Scan(&d); err != nil {
+				return err
+			}
+			days = append(days, d)
+		}
+		return rows.Err()
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range days {
+		var n, onlyNew, onlyRef int
+		err := s.DB().QueryRowContext(ctx, `WITH a AS (SELECT * EXCLUDE (unit_key) FROM compliance_status($d)), b AS (`+reference+`)
+			SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)),
+				(SELECT count(*) FROM (SELECT * FROM b EXCEPT ALL SELECT * FROM a))`, sql.Named("d", d)).Scan(&n, &onlyNew, &onlyRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onlyNew != 0 || onlyRef != 0 {
+			t.Errorf("%s: %d status rows, %d only from recert_spans, %d only from the completions", d.Format(time.DateOnly), n, onlyNew, onlyRef)
+		}
+		if d.Year() == 2025 && n == 0 {
+			t.Errorf("%s: no status rows", d.Format(time.DateOnly))
+		}
+	}
+	t.Logf("%d days compared", len(days))
+}

@@ -6,24 +6,27 @@ import "context"
 // a recertification period and each officer in service on as_of, the last
 // completion on or before as_of, when it expires (completion + recert_days;
 // hire + recert_days if never completed) and the days left (negative when
-// overdue). A mandatory course applies to every officer in service; a
+// overdue), with the officer's unit_key. A mandatory course applies to every officer in service; a
 // course that is not mandatory (a weapon qualification, say) applies to the
 // officers who have completed it at least once. The compliance queries in
 // queries/ all read it, so the rule is written once.
 const complianceStatusMacro = `CREATE OR REPLACE MACRO main.compliance_status(as_of) AS TABLE
 WITH inservice AS (
-	SELECT officer_id, unit, division, hire_date FROM main.officers
-	WHERE hire_date <= as_of AND (separation_date IS NULL OR separation_date >= as_of)
+	SELECT k.officer_key, k.unit_key, o.officer_id, o.unit, o.division, o.hire_date
+	FROM main.officers o JOIN main.officer_keys k ON k.officer_id = o.officer_id
+	WHERE o.hire_date <= as_of AND (o.separation_date IS NULL OR o.separation_date >= as_of)
 ),
 rc AS (SELECT course_id, title, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory FROM main.courses WHERE recert_days IS NOT NULL),
+-- The completion in force on as_of: the latest on or before it (recert_spans).
 last AS (
-	SELECT t.officer_id, t.course_id, max(t.completed_on) AS last_completed FROM main.training t
-	WHERE t.completed_on <= as_of AND t.course_id IN (SELECT course_id FROM rc) GROUP BY ALL
+	SELECT officer_key, course_id, completed_on AS last_completed FROM main.recert_spans
+	WHERE completed_on <= as_of AND until > as_of
 )
 SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.unit, i.division, l.last_completed,
 	CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE) AS expires_on,
-	CAST(date_diff('day', as_of, CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE)) AS INTEGER) AS days_left
-FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_id = i.officer_id AND l.course_id = rc.course_id
+	CAST(date_diff('day', as_of, CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE)) AS INTEGER) AS days_left,
+	i.unit_key
+FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_key = i.officer_key AND l.course_id = rc.course_id
 WHERE rc.mandatory OR l.last_completed IS NOT NULL`
 
 // outcomeSpanMacros define outcome_first(outcome) and outcome_last(outcome):

@@ -284,8 +284,8 @@ type derived struct {
 
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
-	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"compliance_steps", complianceSteps},
-		{"officer_runs", officerRuns}}
+	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"recert_spans", recertSpans},
+		{"compliance_steps", complianceSteps}, {"officer_runs", officerRuns}}
 }
 
 // incidentMonths creates schema.force_incident_months: each use-of-force
@@ -304,6 +304,25 @@ func incidentMonths(schema string) string {
 			max(f.subject_race) AS race, max(f.subject_gender) AS gender, bool_or(f.subject_injured) AS injured
 		FROM %[1]s.use_of_force f JOIN %[1]s.officers o ON o.officer_id = f.officer_id
 		GROUP BY f.incident_id, month ORDER BY month, f.incident_id`, schema, behaviourScale, responseScale)
+}
+
+// recertSpans creates schema.recert_spans: each officer's completions
+// (unique per officer, course and day: the contract's key) of each course with a recertification period, with the day
+// the next completion of the course superseded it (until; 9999-12-31 for
+// the latest), by officer_key and stored in order of until. The completion
+// in force on a day d is the one with completed_on <= d < until, so the
+// compliance status on any day is a filter, not a search of every
+// completion (the compliance_status macro).
+func recertSpans(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.recert_spans AS
+SELECT officer_key, course_id, completed_on,
+	coalesce(lead(completed_on) OVER (PARTITION BY officer_key, course_id ORDER BY completed_on), DATE '9999-12-31') AS until
+FROM (
+	SELECT k.officer_key, t.course_id, t.completed_on
+	FROM %[1]s.training t JOIN %[1]s.officer_keys k ON k.officer_id = t.officer_id
+	WHERE t.course_id IN (SELECT course_id FROM %[1]s.courses WHERE recert_days IS NOT NULL)
+)
+ORDER BY until, officer_key`, schema)
 }
 
 // complianceSteps creates schema.compliance_steps: for each course with a
