@@ -70,58 +70,68 @@ type Scores struct {
 	WM, BM         []float64
 }
 
-// Dose reads the officer-months of q once into a temporary table and
-// returns their bins, cells and per-officer sums; fit is then called with
-// them and returns the influence Scores of the coefficient of interest, of
-// which Dose computes Σ_officers (Σ_months weight·(y − fitted))², the
-// cluster-robust "meat", over the same rows. It returns ErrNoDataset before
-// the first import.
+// Dose reads the officer-months of q (dose_officer_months.sql) in one pass
+// as their bins, cells and per-officer sums; fit is then called with them
+// and returns the influence Scores of the coefficient of interest, of which
+// Dose computes Σ_officers (Σ_months weight·(y − fitted))², the
+// cluster-robust "meat", in a second pass over the same officer-months of
+// the same snapshot. It returns ErrNoDataset before the first import.
 func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scores, error)) (DoseData, float64, int64, error) {
 	var d DoseData
 	if err := s.requireDataset(ctx); err != nil {
 		return d, 0, 0, err
 	}
-	conn, err := s.db.Conn(ctx)
+	// One transaction: both passes read the same dataset version.
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return d, 0, 0, err
 	}
-	defer conn.Close()
-	defer conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.dose_rows")
+	defer tx.Rollback()
+	base := s.q.SQL("dose_officer_months")
 	args := append(q.Filter.args(), sql.Named("outcome", q.Outcome), sql.Named("window", q.Window))
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE dose_rows AS "+s.q.SQL("dose_officer_months"), args...); err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
-	}
-	var first, last sql.NullInt32
-	if err := conn.QueryRowContext(ctx, "SELECT min(month_index), max(month_index), count(*) FROM dose_rows").Scan(&first, &last, &d.OfficerMonths); err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
-	}
-	if !first.Valid {
-		return d, 0, 0, nil
-	}
-	d.FirstMonth, d.Months = first.Int32, int(last.Int32-first.Int32)+1
-	// Cells: officer-months per calendar month and hours; the bins are sums of cells.
-	rows, err := conn.QueryContext(ctx, `SELECT month_index - ?, hours, sum(events), count(*) FROM dose_rows GROUP BY ALL ORDER BY 1, 2`, d.FirstMonth)
+	// Cells (officer-months per calendar month and hours) and officers, in
+	// that order; the bins are sums of cells.
+	rows, err := tx.QueryContext(ctx, `SELECT GROUPING(officer_key) = 0 AS by_officer, officer_key, month_index, hours,
+			sum(events), count(*), avg(hours)
+		FROM (`+base+`) GROUP BY GROUPING SETS ((month_index, hours), (officer_key))
+		ORDER BY by_officer, officer_key, month_index, hours`, args...)
 	if err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose cells: %w", err)
+		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 	}
 	bins := make([]DoseBin, len(q.Edges)+1)
 	for rows.Next() {
-		var m int32
-		var h, y float64
+		var byOfficer bool
+		var key, m sql.NullInt32
+		var h sql.NullFloat64
+		var y, mean float64
 		var n int64
-		if err := rows.Scan(&m, &h, &y, &n); err != nil {
+		if err := rows.Scan(&byOfficer, &key, &m, &h, &y, &n, &mean); err != nil {
 			rows.Close()
-			return d, 0, 0, err
+			return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 		}
-		d.Cells.Month, d.Cells.Hours = append(d.Cells.Month, m), append(d.Cells.Hours, h)
+		if byOfficer {
+			d.Officers.Hours, d.Officers.Events = append(d.Officers.Hours, mean), append(d.Officers.Events, y)
+			d.Officers.OfficerYears = append(d.Officers.OfficerYears, float64(n)/12)
+			continue
+		}
+		if len(d.Cells.Month) == 0 {
+			d.FirstMonth = m.Int32
+		}
+		month := m.Int32 - d.FirstMonth
+		d.Months = int(month) + 1
+		d.OfficerMonths += n
+		d.Cells.Month, d.Cells.Hours = append(d.Cells.Month, month), append(d.Cells.Hours, h.Float64)
 		d.Cells.Events, d.Cells.Exposure = append(d.Cells.Events, y), append(d.Cells.Exposure, float64(n)/12)
-		b := &bins[doseBin(h, q.Edges)]
+		b := &bins[doseBin(h.Float64, q.Edges)]
 		b.Events += int64(y)
 		b.OfficerMonths += n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose cells: %w", err)
+		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
+	}
+	if d.OfficerMonths == 0 {
+		return d, 0, 0, nil
 	}
 	for i, b := range bins {
 		if b.OfficerMonths > 0 {
@@ -129,31 +139,22 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 			d.Bins = append(d.Bins, b)
 		}
 	}
-	rows, err = conn.QueryContext(ctx, `SELECT avg(hours), sum(events), count(*) / 12.0 FROM dose_rows GROUP BY officer_key ORDER BY officer_key`)
-	if err != nil {
-		return d, 0, 0, fmt.Errorf("store.Dose officers: %w", err)
-	}
-	for rows.Next() {
-		var h, y, e float64
-		if err := rows.Scan(&h, &y, &e); err != nil {
-			rows.Close()
-			return d, 0, 0, err
-		}
-		d.Officers.Hours, d.Officers.Events, d.Officers.OfficerYears = append(d.Officers.Hours, h), append(d.Officers.Events, y), append(d.Officers.OfficerYears, e)
-	}
-	rows.Close()
 	sc, err := fit(d)
 	if err != nil || sc == nil {
 		return d, 0, 0, err
 	}
 	var meat float64
 	var clusters int64
-	err = conn.QueryRowContext(ctx, `SELECT coalesce(sum(s * s), 0), count(*) FROM (
-		SELECT officer_key, sum(($w0 + $wx * hours + list_extract($wm, month_index - $first + 1))
-			* (events - exp($b0 + $bx * hours + list_extract($bm, month_index - $first + 1)) * exposure)) AS s
-		FROM dose_rows GROUP BY officer_key)`,
-		sql.Named("w0", sc.W0), sql.Named("wx", sc.WX), sql.Named("wm", sc.WM), sql.Named("b0", sc.B0), sql.Named("bx", sc.BX),
-		sql.Named("bm", sc.BM), sql.Named("first", d.FirstMonth)).Scan(&meat, &clusters)
+	// The month terms as a table joined by month (a list parameter indexed
+	// per row is copied per row: several times slower).
+	err = tx.QueryRowContext(ctx, `WITH terms AS (
+			SELECT CAST(unnest(range(0, len($wm))) + $first AS INTEGER) AS month_index, unnest($wm) AS wm, unnest($bm) AS bm
+		)
+		SELECT coalesce(sum(s * s), 0), count(*) FROM (
+			SELECT r.officer_key, sum(($w0 + $wx * r.hours + t.wm) * (r.events - exp($b0 + $bx * r.hours + t.bm) * r.exposure)) AS s
+			FROM (`+base+`) r JOIN terms t ON t.month_index = r.month_index GROUP BY r.officer_key)`,
+		append(args, sql.Named("w0", sc.W0), sql.Named("wx", sc.WX), sql.Named("wm", sc.WM), sql.Named("b0", sc.B0), sql.Named("bx", sc.BX),
+			sql.Named("bm", sc.BM), sql.Named("first", d.FirstMonth))...).Scan(&meat, &clusters)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose scores: %w", err)
 	}
