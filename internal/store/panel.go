@@ -337,33 +337,31 @@ func complianceSteps(schema string) string {
 	return fmt.Sprintf(`CREATE TABLE %[1]s.compliance_steps AS
 WITH rc AS (SELECT course_id, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory
 	FROM %[1]s.courses WHERE recert_days IS NOT NULL),
-o AS (SELECT o.officer_id, k.unit_key, o.hire_date, coalesce(o.separation_date, DATE '9999-12-31') AS sep
+o AS (SELECT k.officer_key, k.unit_key, o.hire_date, coalesce(o.separation_date, DATE '9999-12-31') AS sep
 	FROM %[1]s.officers o JOIN %[1]s.officer_keys k ON k.officer_id = o.officer_id),
-t AS (SELECT t.officer_id, t.course_id, t.completed_on FROM %[1]s.training t JOIN rc USING (course_id)),
-firsts AS (SELECT officer_id, course_id, min(completed_on) AS first_on FROM t GROUP BY ALL),
--- Each completion covers the days from it until it expires or the next completion; a mandatory course's hire
--- grace covers hire to hire + recert_days or the first completion.
+firsts AS (SELECT officer_key, course_id, min(completed_on) AS first_on FROM %[1]s.recert_spans GROUP BY ALL),
+-- Each completion covers the days from it until it expires or the next completion (recert_spans); a mandatory
+-- course's hire grace covers hire to hire + recert_days or the first completion.
 covered AS (
-	SELECT t.officer_id, t.course_id, t.completed_on AS s,
-		least(coalesce(lead(t.completed_on) OVER (PARTITION BY t.officer_id, t.course_id ORDER BY t.completed_on) - 1, DATE '9999-12-31'),
-			CAST(t.completed_on + rc.recert_days AS DATE)) AS e
-	FROM t JOIN rc USING (course_id)
+	SELECT t.officer_key, t.course_id, t.completed_on AS s,
+		least(CASE WHEN t.until = DATE '9999-12-31' THEN t.until ELSE CAST(t.until - 1 AS DATE) END, CAST(t.completed_on + rc.recert_days AS DATE)) AS e
+	FROM %[1]s.recert_spans t JOIN rc USING (course_id)
 	UNION ALL
-	SELECT o.officer_id, rc.course_id, o.hire_date,
+	SELECT o.officer_key, rc.course_id, o.hire_date,
 		least(coalesce(f.first_on - 1, DATE '9999-12-31'), CAST(o.hire_date + rc.recert_days AS DATE))
-	FROM o CROSS JOIN rc LEFT JOIN firsts f ON f.officer_id = o.officer_id AND f.course_id = rc.course_id
+	FROM o CROSS JOIN rc LEFT JOIN firsts f ON f.officer_key = o.officer_key AND f.course_id = rc.course_id
 	WHERE rc.mandatory
 ),
 -- Spans of days, each within the officer's service: current (covered), and applicable (mandatory: all of
 -- service; otherwise from the first completion).
 spans AS (
 	SELECT c.course_id, o.unit_key, greatest(c.s, o.hire_date) AS lo, least(c.e, o.sep) AS hi, 0 AS applicable, 1 AS current
-	FROM covered c JOIN o USING (officer_id)
+	FROM covered c JOIN o USING (officer_key)
 	UNION ALL
 	SELECT rc.course_id, o.unit_key, o.hire_date, o.sep, 1, 0 FROM o CROSS JOIN rc WHERE rc.mandatory
 	UNION ALL
 	SELECT f.course_id, o.unit_key, greatest(f.first_on, o.hire_date), o.sep, 1, 0
-	FROM firsts f JOIN rc ON rc.course_id = f.course_id AND NOT rc.mandatory JOIN o ON o.officer_id = f.officer_id
+	FROM firsts f JOIN rc ON rc.course_id = f.course_id AND NOT rc.mandatory JOIN o ON o.officer_key = f.officer_key
 ),
 -- The month-ends a span contains: from its own month's end to the last month-end on or before hi.
 idx AS (
