@@ -388,8 +388,10 @@ func (s *Store) ReadLakeManifest(ctx context.Context, dir string) (LakeManifest,
 			}
 		}
 	}
+	// A summary may be missing (a lake exported before it existed): it is
+	// computed from the other tables when the lake is served.
 	for _, name := range want {
-		if !slices.Contains(got, name) {
+		if !slices.Contains(got, name) && !slices.ContainsFunc(derivedTables(), func(d derived) bool { return d.name == name }) {
 			return m, fmt.Errorf("%s: table %s is missing", loc, name)
 		}
 	}
@@ -529,9 +531,21 @@ func (s *Store) openLake(ctx context.Context) error {
 			return err
 		}
 	}
+	have := map[string]bool{}
 	for _, t := range m.Tables {
 		if err := exec(lakeView(dir, t)); err != nil {
 			return err
+		}
+		have[t.Name] = true
+	}
+	// A lake exported by an earlier deesc may lack a summary: it is then a
+	// view computing it from the lake's own tables (slower, same answers).
+	for _, d := range derivedTables() {
+		if !have[d.name] {
+			create := strings.Replace(d.create("main"), "CREATE TABLE main."+d.name+" AS", "CREATE OR REPLACE VIEW main."+d.name+" AS", 1)
+			if err := exec(create); err != nil {
+				return err
+			}
 		}
 	}
 	// The import's own macro definitions, over the views just made.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -252,6 +253,62 @@ func TestLake(t *testing.T) {
 		}
 		if _, err := lake.ExportDataset(ctx, filepath.Join(parent, "again"), store.LakeExportOptions{}); err != nil {
 			t.Errorf("exporting a lake again: %v", err)
+		}
+	})
+
+	// A lake exported before a summary existed serves it as a view computed
+	// from the lake's own tables, with the same answers.
+	t.Run("older lake", func(t *testing.T) {
+		old := filepath.Join(t.TempDir(), "lake")
+		if err := copyTree(dir, old); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(old, store.LakeManifestName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var kept []any
+		for _, tb := range m["tables"].([]any) {
+			name := tb.(map[string]any)["name"].(string)
+			if name == "officer_runs" || name == "recert_spans" || name == "compliance_steps" {
+				if err := os.RemoveAll(filepath.Join(old, name)); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			kept = append(kept, tb)
+		}
+		if len(kept) != len(m["tables"].([]any))-3 {
+			t.Fatalf("the manifest lists %d tables, none of the three removed", len(kept))
+		}
+		m["tables"] = kept
+		raw, _ = json.Marshal(m)
+		if err := os.WriteFile(filepath.Join(old, store.LakeManifestName), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := openLakeTest(t, filepath.Join(t.TempDir(), "old.duckdb"), store.Options{Lake: old})
+		for _, name := range []string{"compliance_by_unit", "compliance_trend", "cohort_officer_runs"} {
+			q, _ := db.Queries().Get(name)
+			if msg := sameResult(runQuery(t, db, q, nil), runQuery(t, s, q, nil)); msg != "" {
+				t.Errorf("%s: the older lake differs from the database: %s", name, msg)
+			}
+		}
+		r := analysis.Request{Outcome: "force", Course: demo.DeescalationCourse, Estimand: "simple"}
+		want, err := analysis.Cohorts(ctx, db, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := analysis.Cohorts(ctx, s, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Adjusted.RateRatio != want.Adjusted.RateRatio || got.Adjusted.OfficerMonths != want.Adjusted.OfficerMonths {
+			t.Errorf("adjusted: older lake %v (%d officer-months), database %v (%d)", got.Adjusted.RateRatio, got.Adjusted.OfficerMonths,
+				want.Adjusted.RateRatio, want.Adjusted.OfficerMonths)
 		}
 	})
 
