@@ -122,8 +122,9 @@ func (r *Report) Markdown(out io.Writer) error {
 		"in process through Fiber's `app.Test` and over HTTP on 127.0.0.1 through a real listener, with the result cache off "+
 		"(`CacheBytes: -1`, every call computes its answer) and on (warm: answered from the cache). The audit log is on, as in "+
 		"`deesc serve`; authentication and the rate limit are off. Raw is the same named queries from `queries/` run directly on "+
-		"the store's database with the handler's parameters, each result read to its last row (officer-month queries computed "+
-		"into a temporary table, as `store.Dose` does). Percentiles are nearest-rank.\n\n", o.Runs)
+		"the store's database with the handler's parameters, each result read to its last row (for the dose, the two grouped "+
+		"passes `store.Dose` makes over its officer-months). For the analyses, the difference is mostly the statistics computed "+
+		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs)
 	p("### Computed (result cache off)\n\n")
 	p("| endpoint | first call | in process p50 / p95 | HTTP p50 / p95 | raw p50 / p95 | HTTP ÷ raw, p50 / p95 | p95 ≤ 150 ms | p95 ≤ %.2f× raw |\n", TargetRawRatio)
 	p("|---|---:|---:|---:|---:|---:|---|---|\n")

@@ -47,6 +47,28 @@ type DoseData struct {
 	OfficerMonths int64
 }
 
+// DoseSQL returns the two statements Dose runs over dose_officer_months.sql
+// (its parameters bound as named): grouped, the cells (officer-months per
+// month_index and hours) and then the officers (by officer_key), each with
+// its events, officer-months and mean hours; and scores, the clustered
+// "meat" and the number of officers, given the fitted terms ($w0, $wx, $wm,
+// $b0, $bx, $bm: per-month terms as lists from month index $first).
+func (s *Store) DoseSQL() (grouped, scores string) {
+	base := s.q.SQL("dose_officer_months")
+	grouped = `SELECT GROUPING(officer_key) = 0 AS by_officer, officer_key, month_index, hours, sum(events), count(*), avg(hours)
+		FROM (` + base + `) GROUP BY GROUPING SETS ((month_index, hours), (officer_key))
+		ORDER BY by_officer, officer_key, month_index, hours`
+	// The month terms are a table joined by month: a list parameter indexed
+	// per row is copied per row.
+	scores = `WITH terms AS (
+			SELECT CAST(unnest(range(0, len($wm))) + $first AS INTEGER) AS month_index, unnest($wm) AS wm, unnest($bm) AS bm
+		)
+		SELECT coalesce(sum(s * s), 0), count(*) FROM (
+			SELECT r.officer_key, sum(($w0 + $wx * r.hours + t.wm) * (r.events - exp($b0 + $bx * r.hours + t.bm) * r.exposure)) AS s
+			FROM (` + base + `) r JOIN terms t ON t.month_index = r.month_index GROUP BY r.officer_key)`
+	return grouped, scores
+}
+
 // doseBin returns the bin of hours: 0 for none, i for (edges[i-1], edges[i]],
 // len(edges) above the last edge.
 func doseBin(hours float64, edges []float64) int {
@@ -87,14 +109,11 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		return d, 0, 0, err
 	}
 	defer tx.Rollback()
-	base := s.q.SQL("dose_officer_months")
 	args := append(q.Filter.args(), sql.Named("outcome", q.Outcome), sql.Named("window", q.Window))
 	// Cells (officer-months per calendar month and hours) and officers, in
 	// that order; the bins are sums of cells.
-	rows, err := tx.QueryContext(ctx, `SELECT GROUPING(officer_key) = 0 AS by_officer, officer_key, month_index, hours,
-			sum(events), count(*), avg(hours)
-		FROM (`+base+`) GROUP BY GROUPING SETS ((month_index, hours), (officer_key))
-		ORDER BY by_officer, officer_key, month_index, hours`, args...)
+	grouped, scores := s.DoseSQL()
+	rows, err := tx.QueryContext(ctx, grouped, args...)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 	}
@@ -145,14 +164,7 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 	}
 	var meat float64
 	var clusters int64
-	// The month terms as a table joined by month (a list parameter indexed
-	// per row is copied per row: several times slower).
-	err = tx.QueryRowContext(ctx, `WITH terms AS (
-			SELECT CAST(unnest(range(0, len($wm))) + $first AS INTEGER) AS month_index, unnest($wm) AS wm, unnest($bm) AS bm
-		)
-		SELECT coalesce(sum(s * s), 0), count(*) FROM (
-			SELECT r.officer_key, sum(($w0 + $wx * r.hours + t.wm) * (r.events - exp($b0 + $bx * r.hours + t.bm) * r.exposure)) AS s
-			FROM (`+base+`) r JOIN terms t ON t.month_index = r.month_index GROUP BY r.officer_key)`,
+	err = tx.QueryRowContext(ctx, scores,
 		append(args, sql.Named("w0", sc.W0), sql.Named("wx", sc.WX), sql.Named("wm", sc.WM), sql.Named("b0", sc.B0), sql.Named("bx", sc.BX),
 			sql.Named("bm", sc.BM), sql.Named("first", d.FirstMonth))...).Scan(&meat, &clusters)
 	if err != nil {

@@ -187,8 +187,27 @@ type Names struct {
 	First, Last      time.Time
 }
 
-// Names returns what a request may name.
+// cachedNames is Names of the dataset current at a generation.
+type cachedNames struct {
+	generation int64
+	names      Names
+}
+
+// Names returns what a request may name; the lists are shared, not to be
+// changed. They are remembered while the current dataset stays.
 func (s *Store) Names(ctx context.Context) (Names, error) {
+	g := s.Generation()
+	if c, ok := s.names.Load().(cachedNames); ok && g%2 == 0 && c.generation == g {
+		return c.names, nil
+	}
+	n, err := s.readNames(ctx)
+	if err == nil && g%2 == 0 && s.Generation() == g {
+		s.names.Store(cachedNames{generation: g, names: n})
+	}
+	return n, err
+}
+
+func (s *Store) readNames(ctx context.Context) (Names, error) {
 	var n Names
 	if err := s.requireDataset(ctx); err != nil {
 		return n, err

@@ -51,6 +51,7 @@ type Store struct {
 	// before and after computing an answer.
 	switches atomic.Int64
 	current  atomic.Value // currentVersion, for CurrentVersionNumber
+	names    atomic.Value // cachedNames, for Names
 }
 
 // Generation returns a number that changes whenever the current dataset

@@ -84,17 +84,10 @@ func (s *Store) CurrentVersionNumber(ctx context.Context) (int, error) {
 }
 
 // requireDataset returns ErrNoDataset before the first import; it is the
-// cheap check every read makes.
+// cheap check every read makes (remembered while the dataset stays).
 func (s *Store) requireDataset(ctx context.Context) error {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM dataset_versions WHERE is_current`).Scan(&n)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if n == 0 {
-		return ErrNoDataset
-	}
-	return nil
+	_, err := s.CurrentVersionNumber(ctx)
+	return err
 }
 
 // Versions returns every recorded dataset version, newest first.
