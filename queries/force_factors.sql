@@ -9,13 +9,18 @@
 -- columns: factor, value, response, incidents
 -- suppress: incidents
 -- roles: leadership, evaluator, auditor, admin
-WITH u AS (
-	UNPIVOT (SELECT incident_id, r, coalesce(CAST(mental_health_crisis AS VARCHAR), 'unknown') AS mental_health_crisis,
-		coalesce(CAST(substance_use AS VARCHAR), 'unknown') AS substance_use, coalesce(CAST(subject_weapon AS VARCHAR), 'unknown') AS subject_weapon
-		FROM placed_incidents($from, $to, $unit, $division))
-	ON mental_health_crisis, substance_use, subject_weapon INTO NAME factor VALUE v
+-- Incidents counted per highest response and combination of factors first (a few hundred rows), then one row per
+-- factor: the incidents are read once, not once per factor.
+WITH i AS MATERIALIZED (
+	SELECT r, mental_health_crisis AS mh, substance_use AS su, subject_weapon AS sw, count(*) AS n
+	FROM placed_incidents($from, $to, $unit, $division) GROUP BY ALL
+),
+u AS (
+	SELECT 'mental_health_crisis' AS factor, mh AS v, r, n FROM i
+	UNION ALL SELECT 'substance_use', su, r, n FROM i
+	UNION ALL SELECT 'subject_weapon', sw, r, n FROM i
 )
-SELECT factor, CASE v WHEN 'true' THEN 'yes' WHEN 'false' THEN 'no' ELSE 'unknown' END AS value,
+SELECT factor, CASE WHEN v THEN 'yes' WHEN NOT v THEN 'no' ELSE 'unknown' END AS value,
 	coalesce(['presence', 'communication', 'physical-control-soft', 'physical-control-hard', 'intermediate-weapon', 'lethal-force'][r], 'unknown') AS response,
-	count(*) AS incidents
+	CAST(sum(n) AS BIGINT) AS incidents
 FROM u GROUP BY ALL ORDER BY factor, value, response

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"deesc/internal/contract"
+	"deesc/internal/store"
 )
 
 type matrixRow struct {
@@ -40,12 +41,15 @@ func (s *Server) forceMatrix(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cells, err := s.store.ForceMatrix(c.UserContext(), f)
-	if err != nil {
-		return err
-	}
-	factors, err := s.store.ForceFactors(c.UserContext(), f)
-	if err != nil {
+	ctx := c.UserContext()
+	var (
+		cells   []store.MatrixCell
+		factors []store.FactorCell
+	)
+	if err := together(
+		func() (err error) { cells, err = s.store.ForceMatrix(ctx, f); return err },
+		func() (err error) { factors, err = s.store.ForceFactors(ctx, f); return err },
+	); err != nil {
 		return err
 	}
 	first, last, err := s.store.OutcomeSpan(c.UserContext(), "force")
