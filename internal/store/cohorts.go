@@ -159,13 +159,14 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 	}
 	o := &p.Officers
 	lo, hi := math.Inf(1), math.Inf(-1)
+	scan := newScanner(7)
 	for rows.Next() {
-		var key, unit, first, last, g int32
-		var elo, ehi float64
-		if err := rows.Scan(&key, &unit, &first, &last, &g, &elo, &ehi); err != nil {
+		if err := scan.next(rows); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		key, unit, first, last, g := scan.int32(0), scan.int32(1), scan.int32(2), scan.int32(3), scan.int32(4)
+		elo, ehi := scan.float64(5), scan.float64(6)
 		lo, hi = min(lo, elo), max(hi, ehi)
 		p.Window.OfficerMonths += int64(last - first + 1)
 		if n := len(o.Key) - 1; n >= 0 && o.Key[n] == key {
@@ -209,12 +210,12 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 	}
 	defer rows.Close()
 	e := &p.Events
+	scan = newScanner(3)
 	for rows.Next() {
-		var key, m int32
-		var y float64
-		if err := rows.Scan(&key, &m, &y); err != nil {
+		if err := scan.next(rows); err != nil {
 			return nil, err
 		}
+		key, m, y := scan.int32(0), scan.int32(1), scan.float64(2)
 		e.Officer, e.Month, e.Count = append(e.Officer, index[key]), append(e.Month, m), append(e.Count, y)
 	}
 	return p, rows.Err()

@@ -118,30 +118,27 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 	}
 	bins := make([]DoseBin, len(q.Edges)+1)
+	scan := newScanner(7)
 	for rows.Next() {
-		var byOfficer bool
-		var key, m sql.NullInt32
-		var h sql.NullFloat64
-		var y, mean float64
-		var n int64
-		if err := rows.Scan(&byOfficer, &key, &m, &h, &y, &n, &mean); err != nil {
+		if err := scan.next(rows); err != nil {
 			rows.Close()
 			return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 		}
-		if byOfficer {
+		m, h, y, n, mean := scan.int32(2), scan.float64(3), scan.float64(4), scan.int64(5), scan.float64(6)
+		if scan.bool(0) {
 			d.Officers.Hours, d.Officers.Events = append(d.Officers.Hours, mean), append(d.Officers.Events, y)
 			d.Officers.OfficerYears = append(d.Officers.OfficerYears, float64(n)/12)
 			continue
 		}
 		if len(d.Cells.Month) == 0 {
-			d.FirstMonth = m.Int32
+			d.FirstMonth = m
 		}
-		month := m.Int32 - d.FirstMonth
+		month := m - d.FirstMonth
 		d.Months = int(month) + 1
 		d.OfficerMonths += n
-		d.Cells.Month, d.Cells.Hours = append(d.Cells.Month, month), append(d.Cells.Hours, h.Float64)
+		d.Cells.Month, d.Cells.Hours = append(d.Cells.Month, month), append(d.Cells.Hours, h)
 		d.Cells.Events, d.Cells.Exposure = append(d.Cells.Events, y), append(d.Cells.Exposure, float64(n)/12)
-		b := &bins[doseBin(h.Float64, q.Edges)]
+		b := &bins[doseBin(h, q.Edges)]
 		b.Events += int64(y)
 		b.OfficerMonths += n
 	}
