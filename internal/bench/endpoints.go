@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -362,19 +361,21 @@ func runRaw(ctx context.Context, st *store.Store, ep endpoint) (time.Duration, e
 }
 
 // rawDose runs store.Dose's two statements over dose_officer_months with
-// args: the grouped pass read to its last row, then the scores pass with
-// every fitted term zero over the months the first pass found (what it
-// costs does not depend on the terms' values).
+// args: the grouped pass read to its last row, then the scores pass over
+// the cells it found, each with weight and rate zero (what the pass costs
+// does not depend on their values).
 func rawDose(ctx context.Context, conn *sql.Conn, st *store.Store, args []any) error {
 	grouped, scores := st.DoseSQL()
 	rows, err := conn.QueryContext(ctx, grouped, args...)
 	if err != nil {
 		return err
 	}
-	first, last := int32(math.MaxInt32), int32(math.MinInt32)
+	var months []int32
+	var hours []float64
 	for rows.Next() {
 		var byOfficer bool
-		var key, m sql.NullInt32
+		var key sql.NullInt32
+		var m sql.NullTime
 		var h sql.NullFloat64
 		var y, mean float64
 		var n int64
@@ -383,21 +384,18 @@ func rawDose(ctx context.Context, conn *sql.Conn, st *store.Store, args []any) e
 			return err
 		}
 		if !byOfficer {
-			first, last = min(first, m.Int32), max(last, m.Int32)
+			months, hours = append(months, int32(m.Time.Year()*12+int(m.Time.Month())-1)), append(hours, h.Float64)
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if first > last {
-		return nil
-	}
-	zeros := make([]float64, last-first+1)
+	zeros := make([]float64, len(months))
 	var meat float64
 	var clusters int64
-	return conn.QueryRowContext(ctx, scores, append(args, sql.Named("w0", 0.0), sql.Named("wx", 0.0), sql.Named("wm", zeros),
-		sql.Named("b0", 0.0), sql.Named("bx", 0.0), sql.Named("bm", zeros), sql.Named("first", first))...).Scan(&meat, &clusters)
+	return conn.QueryRowContext(ctx, scores, append(args, sql.Named("months", months), sql.Named("hours", hours),
+		sql.Named("weights", zeros), sql.Named("rates", zeros))...).Scan(&meat, &clusters)
 }
 
 // ms is d in milliseconds.

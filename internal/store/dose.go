@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 )
 
 // DoseQuery selects the officer-months of a dose-response analysis.
@@ -49,23 +50,25 @@ type DoseData struct {
 
 // DoseSQL returns the two statements Dose runs over dose_officer_months.sql
 // (its parameters bound as named): grouped, the cells (officer-months per
-// month_index and hours) and then the officers (by officer_key), each with
-// its events, officer-months and mean hours; and scores, the clustered
-// "meat" and the number of officers, given the fitted terms ($w0, $wx, $wm,
-// $b0, $bx, $bm: per-month terms as lists from month index $first).
+// month and hours) and then the officers (by officer_key), each with its
+// events, officer-months and mean hours; and scores, the clustered "meat"
+// Σ_officers (Σ_months weight·(events − rate·exposure))² and the number of
+// officers, given each cell's weight and fitted rate per officer-year as
+// lists ($months as month indices, $hours, $weights, $rates). Both group by
+// the month itself, not its index: the officer-months' index is not then
+// computed for millions of rows.
 func (s *Store) DoseSQL() (grouped, scores string) {
 	base := s.q.SQL("dose_officer_months")
-	grouped = `SELECT GROUPING(officer_key) = 0 AS by_officer, officer_key, month_index, hours, sum(events), count(*), avg(hours)
-		FROM (` + base + `) GROUP BY GROUPING SETS ((month_index, hours), (officer_key))
-		ORDER BY by_officer, officer_key, month_index, hours`
-	// The month terms are a table joined by month: a list parameter indexed
-	// per row is copied per row.
-	scores = `WITH terms AS (
-			SELECT CAST(unnest(range(0, len($wm))) + $first AS INTEGER) AS month_index, unnest($wm) AS wm, unnest($bm) AS bm
+	grouped = `SELECT GROUPING(officer_key) = 0 AS by_officer, officer_key, month, hours, sum(events), count(*), avg(hours)
+		FROM (` + base + `) GROUP BY GROUPING SETS ((month, hours), (officer_key))
+		ORDER BY by_officer, officer_key, month, hours`
+	scores = `WITH cells AS (
+			SELECT make_date(CAST(m // 12 AS INTEGER), CAST(m % 12 + 1 AS INTEGER), 1) AS month, hours, weight, rate FROM (
+				SELECT unnest($months) AS m, unnest($hours) AS hours, unnest($weights) AS weight, unnest($rates) AS rate)
 		)
 		SELECT coalesce(sum(s * s), 0), count(*) FROM (
-			SELECT r.officer_key, sum(($w0 + $wx * r.hours + t.wm) * (r.events - exp($b0 + $bx * r.hours + t.bm) * r.exposure)) AS s
-			FROM (` + base + `) r JOIN terms t ON t.month_index = r.month_index GROUP BY r.officer_key)`
+			SELECT r.officer_key, sum(c.weight * (r.events - c.rate * r.exposure)) AS s
+			FROM (` + base + `) r JOIN cells c ON c.month = r.month AND c.hours = r.hours GROUP BY r.officer_key)`
 	return grouped, scores
 }
 
@@ -124,7 +127,7 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 			rows.Close()
 			return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 		}
-		m, h, y, n, mean := scan.int32(2), scan.float64(3), scan.float64(4), scan.int64(5), scan.float64(6)
+		m, h, y, n, mean := scan.monthIndex(2), scan.float64(3), scan.float64(4), scan.int64(5), scan.float64(6)
 		if scan.bool(0) {
 			d.Officers.Hours, d.Officers.Events = append(d.Officers.Hours, mean), append(d.Officers.Events, y)
 			d.Officers.OfficerYears = append(d.Officers.OfficerYears, float64(n)/12)
@@ -159,11 +162,19 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 	if err != nil || sc == nil {
 		return d, 0, 0, err
 	}
+	// Each cell's weight and fitted rate, so that the pass over the
+	// officer-months joins them rather than evaluating the model per row.
+	c := d.Cells
+	months, weights, rates := make([]int32, len(c.Month)), make([]float64, len(c.Month)), make([]float64, len(c.Month))
+	for i, m := range c.Month {
+		months[i] = m + d.FirstMonth
+		weights[i] = sc.W0 + sc.WX*c.Hours[i] + sc.WM[m]
+		rates[i] = math.Exp(sc.B0 + sc.BX*c.Hours[i] + sc.BM[m])
+	}
 	var meat float64
 	var clusters int64
-	err = tx.QueryRowContext(ctx, scores,
-		append(args, sql.Named("w0", sc.W0), sql.Named("wx", sc.WX), sql.Named("wm", sc.WM), sql.Named("b0", sc.B0), sql.Named("bx", sc.BX),
-			sql.Named("bm", sc.BM), sql.Named("first", d.FirstMonth))...).Scan(&meat, &clusters)
+	err = tx.QueryRowContext(ctx, scores, append(args, sql.Named("months", months), sql.Named("hours", c.Hours),
+		sql.Named("weights", weights), sql.Named("rates", rates))...).Scan(&meat, &clusters)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose scores: %w", err)
 	}

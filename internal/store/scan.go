@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"math/big"
+	"time"
 )
 
 // scanner reads rows into untyped values, which database/sql hands over
@@ -67,6 +68,12 @@ func (s *scanner) float64(i int) float64 {
 		return 0
 	}
 	return float64(s.int64(i))
+}
+
+// monthIndex reads a DATE as year·12 + month − 1.
+func (s *scanner) monthIndex(i int) int32 {
+	t, _ := s.vals[i].(time.Time)
+	return int32(t.Year()*12 + int(t.Month()) - 1)
 }
 
 func (s *scanner) bool(i int) bool { b, _ := s.vals[i].(bool); return b }
