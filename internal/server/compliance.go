@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -206,23 +205,3 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	return c.JSON(body)
 }
 
-// together runs fns concurrently and returns the first error in their order,
-// after all have returned.
-func together(fns ...func() error) error {
-	errs := make([]error, len(fns))
-	var wg sync.WaitGroup
-	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn()
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
