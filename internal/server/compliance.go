@@ -204,4 +204,3 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 		"use-of-force are the course categories configured when the dataset was imported (analysis.deescalation_categories, analysis.use_of_force_categories)."
 	return c.JSON(body)
 }
-
