@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +267,46 @@ func TestReadsDuringRollback(t *testing.T) {
 	case msg := <-bad:
 		t.Errorf("a read during a rollback saw neither dataset: %s", msg)
 	default:
+	}
+}
+
+// TestNamesFollowTheDataset: what a request may name is remembered between
+// dataset switches, never across one: an import that adds a unit and a
+// course, and a rollback that takes them away, show at once.
+func TestNamesFollowTheDataset(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, minimal())); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Names(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Names(ctx); err != nil { // remembered
+		t.Fatal(err)
+	}
+	files := minimal()
+	files["officers.csv"] += "0004,West 9,West,constable,2021-01-04,,M\n"
+	files["courses.csv"] += "TALK,Talking down,de-escalation,8,,false\n"
+	if _, err := importDir(t, s, writeFiles(t, files)); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Names(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(after.Units, "West 9") || !slices.Contains(after.Divisions, "West") || !slices.Contains(after.Courses, "TALK") {
+		t.Errorf("after the import: %+v", after)
+	}
+	if _, err := s.Rollback(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.Names(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, before) {
+		t.Errorf("after the rollback %+v, before the import %+v", back, before)
 	}
 }
