@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -127,7 +128,8 @@ func TestDerivedTablesRebuiltFromHugeint(t *testing.T) {
 // TestComplianceStatusMatchesCompletions: the compliance status read from
 // recert_spans equals the status worked out from every completion (the
 // latest on or before the day, hire grace when none) on days before, at
-// and after completions, and before, inside and after the data.
+// and after completions, and before, inside and after the data, up to the
+// last day a date can name.
 func TestComplianceStatusMatchesCompletions(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -148,7 +150,8 @@ func TestComplianceStatusMatchesCompletions(t *testing.T) {
 	if err := func() error {
 		rows, err := s.DB().QueryContext(ctx, `SELECT DISTINCT d FROM (
 			SELECT completed_on + o AS d FROM (SELECT completed_on FROM training USING SAMPLE 8 ROWS (reservoir, 1)), (VALUES (-1), (0), (1)) v(o)
-			UNION ALL SELECT DATE '2023-01-01' UNION ALL SELECT DATE '2025-12-31' UNION ALL SELECT DATE '2030-01-01') ORDER BY d`)
+			UNION ALL SELECT DATE '2023-01-01' UNION ALL SELECT DATE '2025-12-31' UNION ALL SELECT DATE '2030-01-01'
+			UNION ALL SELECT DATE '9999-12-31') ORDER BY d`)
 		if err != nil {
 			return err
 		}
@@ -180,4 +183,47 @@ func TestComplianceStatusMatchesCompletions(t *testing.T) {
 		}
 	}
 	t.Logf("%d days compared", len(days))
+}
+
+// TestReadOnlyOlderDatabase: opened read-only, a database whose current
+// dataset lacks a summary (written by an earlier deesc) is refused with
+// what to do, not answered with a missing-table error later; opened
+// writable once, it is then fine read-only.
+func TestReadOnlyOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.duckdb")
+	s, err := Open(ctx, path, Options{KeepVersions: 3, MemoryLimit: "2GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, writeFiles(t, minimal()), ImportOptions{Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, "DROP VIEW main.officer_runs; DROP TABLE "+v.Schema+".officer_runs"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if r, err := Open(ctx, path, Options{ReadOnly: true}); err == nil {
+		r.Close()
+		t.Fatal("a read-only open of a database lacking officer_runs succeeded")
+	} else if !strings.Contains(err.Error(), "officer_runs") || !strings.Contains(err.Error(), "writable") {
+		t.Errorf("error %q should name the table and the remedy", err)
+	}
+	w, err := Open(ctx, path, Options{KeepVersions: 3, MemoryLimit: "2GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	r, err := Open(ctx, path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only after a writable open: %v", err)
+	}
+	defer r.Close()
+	if _, err := r.Treatment(ctx, TreatmentQuery{Outcome: "force", Course: "ICAT"}); err != nil {
+		t.Errorf("reading read-only: %v", err)
+	}
 }

@@ -17,10 +17,11 @@ WITH inservice AS (
 	WHERE o.hire_date <= as_of AND (o.separation_date IS NULL OR o.separation_date >= as_of)
 ),
 rc AS (SELECT course_id, title, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory FROM main.courses WHERE recert_days IS NOT NULL),
--- The completion in force on as_of: the latest on or before it (recert_spans).
+-- The completion in force on as_of: the latest on or before it (recert_spans; the latest of all has until
+-- 9999-12-31, which as_of may be).
 last AS (
 	SELECT officer_key, course_id, completed_on AS last_completed FROM main.recert_spans
-	WHERE completed_on <= as_of AND until > as_of
+	WHERE completed_on <= as_of AND (until > as_of OR until = DATE '9999-12-31')
 )
 SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.unit, i.division, l.last_completed,
 	CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE) AS expires_on,

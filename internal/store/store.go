@@ -102,11 +102,13 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, path: path, opt: opt, q: queries.MustLoad()}
-	if !opt.ReadOnly {
-		if err := s.migrate(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("store.Open %s: %w", path, err)
-		}
+	migrate := s.migrate
+	if opt.ReadOnly {
+		migrate = s.requireCurrentForm
+	}
+	if err := migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store.Open %s: %w", path, err)
 	}
 	if opt.Lake != "" {
 		err := errors.New("serving a lake needs a writable database for its views")
@@ -183,6 +185,41 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // ErrNoDataset is returned by reads when no dataset has been imported yet.
 var ErrNoDataset = errors.New("no dataset has been imported")
+
+// requireCurrentForm returns an error naming what a read-only database
+// lacks when its current dataset was written by an earlier deesc (a summary
+// this one reads); opened writable once, it gets them (addDerivedTables).
+func (s *Store) requireCurrentForm(ctx context.Context) error {
+	var tables int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'dataset_versions'`).Scan(&tables); err != nil {
+		return err
+	}
+	var schema string
+	err := sql.ErrNoRows
+	if tables > 0 {
+		err = s.db.QueryRowContext(ctx, `SELECT schema_name FROM dataset_versions WHERE is_current`).Scan(&schema)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // nothing imported yet: reads say so
+	}
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, d := range derivedTables() {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?`, schema, d.name).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			missing = append(missing, d.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the current dataset was written by an earlier deesc and lacks %s; open the database writable once (for example `deesc versions`) to add them", strings.Join(missing, ", "))
+	}
+	return nil
+}
 
 // addDerivedTables gives versions imported before a derived table existed
 // that table, rebuilds one written by an earlier definition (stored with
