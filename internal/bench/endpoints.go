@@ -393,9 +393,9 @@ func rawDose(ctx context.Context, conn *sql.Conn, st *store.Store, args []any) e
 	}
 	zeros := make([]float64, len(months))
 	var meat float64
-	var clusters int64
+	var clusters, joined int64
 	return conn.QueryRowContext(ctx, scores, append(args, sql.Named("months", months), sql.Named("hours", hours),
-		sql.Named("weights", zeros), sql.Named("rates", zeros))...).Scan(&meat, &clusters)
+		sql.Named("weights", zeros), sql.Named("rates", zeros))...).Scan(&meat, &clusters, &joined)
 }
 
 // ms is d in milliseconds.

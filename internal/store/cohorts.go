@@ -189,6 +189,9 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := scan.err(); err != nil {
+		return nil, fmt.Errorf("cohort_officer_runs: %w", err)
+	}
 	p.Window.Officers = int64(len(o.Key))
 	if p.Window.OfficerMonths == 0 {
 		return p, nil
@@ -218,5 +221,11 @@ func (s *Store) treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPane
 		key, m, y := scan.int32(0), scan.int32(1), scan.float64(2)
 		e.Officer, e.Month, e.Count = append(e.Officer, index[key]), append(e.Month, m), append(e.Count, y)
 	}
-	return p, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := scan.err(); err != nil {
+		return nil, fmt.Errorf("cohort_events: %w", err)
+	}
+	return p, nil
 }

@@ -52,8 +52,8 @@ type DoseData struct {
 // (its parameters bound as named): grouped, the cells (officer-months per
 // month and hours) and then the officers (by officer_key), each with its
 // events, officer-months and mean hours; and scores, the clustered "meat"
-// Σ_officers (Σ_months weight·(events − rate·exposure))² and the number of
-// officers, given each cell's weight and fitted rate per officer-year as
+// Σ_officers (Σ_months weight·(events − rate·exposure))², the number of
+// officers and of officer-months matched to a cell, given each cell's weight and fitted rate per officer-year as
 // lists ($months as month indices, $hours, $weights, $rates). Both group by
 // the month itself, not its index: the officer-months' index is not then
 // computed for millions of rows.
@@ -66,8 +66,8 @@ func (s *Store) DoseSQL() (grouped, scores string) {
 			SELECT make_date(CAST(m // 12 AS INTEGER), CAST(m % 12 + 1 AS INTEGER), 1) AS month, hours, weight, rate FROM (
 				SELECT unnest($months) AS m, unnest($hours) AS hours, unnest($weights) AS weight, unnest($rates) AS rate)
 		)
-		SELECT coalesce(sum(s * s), 0), count(*) FROM (
-			SELECT r.officer_key, sum(c.weight * (r.events - c.rate * r.exposure)) AS s
+		SELECT coalesce(sum(s * s), 0), count(*), coalesce(sum(n), 0) FROM (
+			SELECT r.officer_key, sum(c.weight * (r.events - c.rate * r.exposure)) AS s, count(*) AS n
 			FROM (` + base + `) r JOIN cells c ON c.month = r.month AND c.hours = r.hours GROUP BY r.officer_key)`
 	return grouped, scores
 }
@@ -149,6 +149,9 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 	if err := rows.Err(); err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
 	}
+	if err := scan.err(); err != nil {
+		return d, 0, 0, fmt.Errorf("store.Dose: %w", err)
+	}
 	if d.OfficerMonths == 0 {
 		return d, 0, 0, nil
 	}
@@ -172,11 +175,16 @@ func (s *Store) Dose(ctx context.Context, q DoseQuery, fit func(DoseData) (*Scor
 		rates[i] = math.Exp(sc.B0 + sc.BX*c.Hours[i] + sc.BM[m])
 	}
 	var meat float64
-	var clusters int64
+	var clusters, joined int64
 	err = tx.QueryRowContext(ctx, scores, append(args, sql.Named("months", months), sql.Named("hours", c.Hours),
-		sql.Named("weights", weights), sql.Named("rates", rates))...).Scan(&meat, &clusters)
+		sql.Named("weights", weights), sql.Named("rates", rates))...).Scan(&meat, &clusters, &joined)
 	if err != nil {
 		return d, 0, 0, fmt.Errorf("store.Dose scores: %w", err)
+	}
+	if joined != d.OfficerMonths {
+		// Both passes read the same snapshot with the same expressions; a
+		// difference would leave officer-months out of the clustered error.
+		return d, 0, 0, fmt.Errorf("store.Dose scores: %d officer-months matched a cell of the %d counted", joined, d.OfficerMonths)
 	}
 	return d, meat, clusters, nil
 }
