@@ -115,9 +115,9 @@ func (s *Store) Categories(ctx context.Context) ([]string, error) {
 // Treatment reads the officer-months of q (cohort_officer_months.sql) as a
 // TreatmentPanel: the officers' runs of months (cohort_officer_runs.sql) and
 // the officer-months with events (cohort_events.sql), never the millions of
-// officer-months themselves. It returns
-// ErrNoDataset before the first import, an empty panel when nothing is
-// selected, and an error when officer-months differ in exposure.
+// officer-months themselves. It returns ErrNoDataset before the first
+// import, an empty panel when nothing is selected, and an error when
+// officer-months differ in exposure.
 func (s *Store) Treatment(ctx context.Context, q TreatmentQuery) (*TreatmentPanel, error) {
 	p, err := s.treatment(ctx, q)
 	if err != nil {
