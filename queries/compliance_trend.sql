@@ -15,16 +15,20 @@ WITH days AS (
 	FROM (SELECT unnest(generate_series(0, CAST($months AS INTEGER) - 1)) AS i)
 ),
 want AS (SELECT on_date, year(on_date) * 12 + month(on_date) - 1 AS idx FROM days),
-keys AS (
-	SELECT DISTINCT s.course_id, s.unit_key FROM compliance_steps s JOIN units u ON u.unit_key = s.unit_key
-	WHERE ($course = '' OR s.course_id = $course) AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
+span AS (SELECT min(idx) AS lo, max(idx) AS hi FROM want),
+-- Month-ends from the per-unit steps precomputed at import: a step's values hold on the month-ends from its idx
+-- to the next step's (until_idx), so each step overlapping the months wanted is spread over those it covers.
+held AS (
+	SELECT s.course_id, s.officers, s.current,
+		unnest(range(greatest(s.idx, span.lo), least(coalesce(s.until_idx, span.hi + 1), span.hi + 1))) AS idx
+	FROM compliance_steps s JOIN units u ON u.unit_key = s.unit_key, span
+	WHERE s.idx <= span.hi AND coalesce(s.until_idx, span.hi + 1) > span.lo
+		AND ($course = '' OR s.course_id = $course) AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
 ),
-grid AS (SELECT w.on_date, w.idx, k.course_id, k.unit_key FROM want w CROSS JOIN keys k),
--- Month-ends: the latest step at or before each, per course and unit (precomputed at import).
 monthly AS (
-	SELECT g.on_date, g.course_id, sum(s.officers) AS officers, sum(s.current) AS current
-	FROM grid g ASOF JOIN compliance_steps s ON s.course_id = g.course_id AND s.unit_key = g.unit_key AND s.idx <= g.idx
-	GROUP BY ALL HAVING sum(s.officers) > 0
+	SELECT w.on_date, h.course_id, sum(h.officers) AS officers, sum(h.current) AS current
+	FROM held h JOIN want w ON w.idx = h.idx
+	GROUP BY ALL HAVING sum(h.officers) > 0
 ),
 -- as_of itself, from the recertification status on that day.
 today AS (

@@ -211,7 +211,11 @@ func viewNames() []string {
 	for _, f := range contract.Files() {
 		out = append(out, f.Table)
 	}
-	return append(out, "panel", "panel_units", "force_incident_months", "recert_spans", "compliance_steps", "officer_runs", "officer_keys", "units", "divisions", "training_hours", "officer_courses", "panel_info")
+	out = append(out, "panel")
+	for _, d := range derivedTables() {
+		out = append(out, d.name)
+	}
+	return append(out, "officer_keys", "units", "divisions", "training_hours", "officer_courses", "panel_info")
 }
 
 // pointViews makes main.TABLE read schema.TABLE for every dataset table.

@@ -125,8 +125,73 @@ func TestDerivedTablesRebuiltFromHugeint(t *testing.T) {
 	}
 }
 
+// TestDerivedTablesRebuiltForAddedColumns: a summary written before a
+// column it now has existed (compliance_steps without until_idx) is rebuilt
+// at the next start, a retired summary (recert_spans) is dropped with main's
+// view of it, and the compliance trend answers as before.
+func TestDerivedTablesRebuiltForAddedColumns(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.duckdb")
+	s, err := Open(ctx, path, Options{KeepVersions: 3, MemoryLimit: "2GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, writeFiles(t, minimal()), ImportOptions{Now: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
+	before, err := s.ComplianceTrend(ctx, asOf, 24, Filter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.CurrentVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(s *Store, q string, args ...any) int {
+		var n int
+		if err := s.DB().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const untilIdx = `SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = 'compliance_steps' AND column_name = 'until_idx'`
+	const retired = `SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'recert_spans') + (SELECT count(*) FROM duckdb_views() WHERE view_name = 'recert_spans')`
+	for _, stmt := range []string{
+		fmt.Sprintf("ALTER TABLE %s.compliance_steps DROP COLUMN until_idx", v.Schema),
+		fmt.Sprintf("CREATE TABLE %s.recert_spans AS SELECT officer_key, course_id, from_day AS completed_on FROM %[1]s.status_spans", v.Schema),
+		fmt.Sprintf("CREATE VIEW main.recert_spans AS SELECT * FROM %s.recert_spans", v.Schema),
+	} {
+		if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(s, untilIdx, v.Schema); n != 0 {
+		t.Fatalf("setting up the old table: until_idx still there")
+	}
+	s.Close()
+	s, err = Open(ctx, path, Options{KeepVersions: 3, MemoryLimit: "2GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := count(s, untilIdx, v.Schema); n != 1 {
+		t.Errorf("compliance_steps was not rebuilt with until_idx")
+	}
+	if n := count(s, retired); n != 0 {
+		t.Errorf("recert_spans left behind: %d tables and views", n)
+	}
+	after, err := s.ComplianceTrend(ctx, asOf, 24, Filter{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("answers differ after the rebuild:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
 // TestComplianceStatusMatchesCompletions: the compliance status read from
-// recert_spans equals the status worked out from every completion (the
+// status_spans equals the status worked out from every completion (the
 // latest on or before the day, hire grace when none) on days before, at
 // and after completions, and before, inside and after the data, up to the
 // last day a date can name.
@@ -176,7 +241,7 @@ func TestComplianceStatusMatchesCompletions(t *testing.T) {
 			t.Fatal(err)
 		}
 		if onlyNew != 0 || onlyRef != 0 {
-			t.Errorf("%s: %d status rows, %d only from recert_spans, %d only from the completions", d.Format(time.DateOnly), n, onlyNew, onlyRef)
+			t.Errorf("%s: %d status rows, %d only from status_spans, %d only from the completions", d.Format(time.DateOnly), n, onlyNew, onlyRef)
 		}
 		if d.Year() == 2025 && n == 0 {
 			t.Errorf("%s: no status rows", d.Format(time.DateOnly))

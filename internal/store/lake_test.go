@@ -274,7 +274,7 @@ func TestLake(t *testing.T) {
 		var kept []any
 		for _, tb := range m["tables"].([]any) {
 			name := tb.(map[string]any)["name"].(string)
-			if name == "officer_runs" || name == "recert_spans" || name == "compliance_steps" {
+			if name == "officer_runs" || name == "status_spans" || name == "compliance_steps" {
 				if err := os.RemoveAll(filepath.Join(old, name)); err != nil {
 					t.Fatal(err)
 				}

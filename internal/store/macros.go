@@ -8,27 +8,15 @@ import "context"
 // hire + recert_days if never completed) and the days left (negative when
 // overdue), with the officer's unit_key. A mandatory course applies to every officer in service; a
 // course that is not mandatory (a weapon qualification, say) applies to the
-// officers who have completed it at least once. The compliance queries in
-// queries/ all read it, so the rule is written once.
+// officers who have completed it at least once. The rule itself is written
+// once, in status_spans at import; this selects the day, and the compliance
+// queries in queries/ all read it.
 const complianceStatusMacro = `CREATE OR REPLACE MACRO main.compliance_status(as_of) AS TABLE
-WITH inservice AS (
-	SELECT k.officer_key, k.unit_key, o.officer_id, o.unit, o.division, o.hire_date
-	FROM main.officers o JOIN main.officer_keys k ON k.officer_id = o.officer_id
-	WHERE o.hire_date <= as_of AND (o.separation_date IS NULL OR o.separation_date >= as_of)
-),
-rc AS (SELECT course_id, title, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory FROM main.courses WHERE recert_days IS NOT NULL),
--- The completion in force on as_of: the latest on or before it (recert_spans; the latest of all has until
--- 9999-12-31, which as_of may be).
-last AS (
-	SELECT officer_key, course_id, completed_on AS last_completed FROM main.recert_spans
-	WHERE completed_on <= as_of AND (until > as_of OR until = DATE '9999-12-31')
-)
-SELECT rc.course_id, rc.title, rc.mandatory, rc.recert_days, i.officer_id, i.unit, i.division, l.last_completed,
-	CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE) AS expires_on,
-	CAST(date_diff('day', as_of, CAST(coalesce(l.last_completed, i.hire_date) + rc.recert_days AS DATE)) AS INTEGER) AS days_left,
-	i.unit_key
-FROM inservice i CROSS JOIN rc LEFT JOIN last l ON l.officer_key = i.officer_key AND l.course_id = rc.course_id
-WHERE rc.mandatory OR l.last_completed IS NOT NULL`
+SELECT s.course_id, c.title, coalesce(c.mandatory, false) AS mandatory, CAST(c.recert_days AS INTEGER) AS recert_days,
+	s.officer_id, u.unit, u.division, s.last_completed, s.expires_on,
+	CAST(date_diff('day', as_of, s.expires_on) AS INTEGER) AS days_left, s.unit_key
+FROM main.status_spans s JOIN main.courses c ON c.course_id = s.course_id JOIN main.units u ON u.unit_key = s.unit_key
+WHERE s.from_day <= as_of AND s.to_day >= as_of`
 
 // outcomeSpanMacros define outcome_first(outcome) and outcome_last(outcome):
 // the first and last month the file behind an outcome covers (force and

@@ -280,13 +280,21 @@ var panelCounts = []string{"n_force", "n_subject_injuries", "n_reviewed", "n_dee
 type derived struct {
 	name   string
 	create func(schema string) string
+	// added lists columns an earlier definition lacked: a version whose
+	// table lacks one was written by an earlier deesc and is rebuilt.
+	added []string
 }
 
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
-	return []derived{{"panel_units", unitSummary}, {"force_incident_months", incidentMonths}, {"recert_spans", recertSpans},
-		{"compliance_steps", complianceSteps}, {"officer_runs", officerRuns}}
+	return []derived{{"panel_units", unitSummary, nil}, {"force_incident_months", incidentMonths, nil}, {"status_spans", statusSpans, nil},
+		{"compliance_steps", complianceSteps, []string{"until_idx"}}, {"officer_runs", officerRuns, nil}}
 }
+
+// retiredTables are summaries an earlier deesc wrote and this one no longer
+// reads (recert_spans: status_spans took its place); opening a database
+// writable drops them.
+var retiredTables = []string{"recert_spans"}
 
 // incidentMonths creates schema.force_incident_months: each use-of-force
 // incident's rows summed per calendar month — the unit recorded on it, its
@@ -306,62 +314,65 @@ func incidentMonths(schema string) string {
 		GROUP BY f.incident_id, month ORDER BY month, f.incident_id`, schema, behaviourScale, responseScale)
 }
 
-// recertSpans creates schema.recert_spans: each officer's completions
-// (unique per officer, course and day: the contract's key) of each course with a recertification period, with the day
-// the next completion of the course superseded it (until; 9999-12-31 for
-// the latest), by officer_key and stored in order of until. The completion
-// in force on a day d is the one with completed_on <= d < until, so the
-// compliance status on any day is a filter, not a search of every
-// completion (the compliance_status macro).
-func recertSpans(schema string) string {
-	return fmt.Sprintf(`CREATE TABLE %[1]s.recert_spans AS
-SELECT officer_key, course_id, completed_on,
-	coalesce(lead(completed_on) OVER (PARTITION BY officer_key, course_id ORDER BY completed_on), DATE '9999-12-31') AS until
-FROM (
-	SELECT k.officer_key, t.course_id, t.completed_on
+// statusSpans creates schema.status_spans: for each officer and each course
+// with a recertification period that applies to them (mandatory: from hire;
+// otherwise from the first completion), the spans of days in service
+// (from_day..to_day, inclusive) over which their status is fixed — the
+// completion in force (last_completed: the latest on or before the day; blank
+// before the first, under a mandatory course's hire grace) and the day it
+// expires (completion, or hire, + recert_days). The spans of one officer and
+// course are contiguous, so on any day an officer in service has at most one
+// per course: the compliance status on a day is a filter of this table (the
+// compliance_status macro), stored in order of to_day so that a recent day
+// reads its last row groups only.
+func statusSpans(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.status_spans AS
+WITH rc AS (SELECT course_id, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory
+	FROM %[1]s.courses WHERE recert_days IS NOT NULL),
+o AS (SELECT k.officer_key, k.officer_id, k.unit_key, o.hire_date, coalesce(o.separation_date, DATE '9999-12-31') AS sep
+	FROM %[1]s.officers o JOIN %[1]s.officer_keys k ON k.officer_id = o.officer_id),
+-- Each completion (unique per officer, course and day: the contract's key) is in force until the next.
+done AS (
+	SELECT k.officer_key, t.course_id, t.completed_on,
+		lead(t.completed_on) OVER (PARTITION BY k.officer_key, t.course_id ORDER BY t.completed_on) AS next_on
 	FROM %[1]s.training t JOIN %[1]s.officer_keys k ON k.officer_id = t.officer_id
-	WHERE t.course_id IN (SELECT course_id FROM %[1]s.courses WHERE recert_days IS NOT NULL)
+	WHERE t.course_id IN (SELECT course_id FROM rc)
+),
+seg AS (
+	SELECT officer_key, course_id, completed_on AS s_from, coalesce(CAST(next_on - 1 AS DATE), DATE '9999-12-31') AS s_to,
+		completed_on AS last_completed
+	FROM done
+	UNION ALL
+	-- A mandatory course's hire grace, until the first completion.
+	SELECT o.officer_key, rc.course_id, o.hire_date, coalesce(CAST(f.first_on - 1 AS DATE), DATE '9999-12-31'), NULL
+	FROM o CROSS JOIN rc
+	LEFT JOIN (SELECT officer_key, course_id, min(completed_on) AS first_on FROM done GROUP BY ALL) f
+		ON f.officer_key = o.officer_key AND f.course_id = rc.course_id
+	WHERE rc.mandatory
 )
-ORDER BY until, officer_key`, schema)
+SELECT s.course_id, o.officer_key, o.officer_id, o.unit_key, greatest(s.s_from, o.hire_date) AS from_day,
+	least(s.s_to, o.sep) AS to_day, s.last_completed,
+	CAST(coalesce(s.last_completed, o.hire_date) + rc.recert_days AS DATE) AS expires_on
+FROM seg s JOIN o ON o.officer_key = s.officer_key JOIN rc ON rc.course_id = s.course_id
+WHERE greatest(s.s_from, o.hire_date) <= least(s.s_to, o.sep)
+ORDER BY to_day, officer_key`, schema)
 }
 
 // complianceSteps creates schema.compliance_steps: for each course with a
 // recertification period and each unit, the officers it applies to and
 // those current on it at every month-end, stored only where either changes
 // (idx = year*12 + month - 1 of the month-end; a month-end's values are
-// those of the latest step at or before it). It is the compliance trend's
-// interval logic (compliance_trend.sql before precomputation) turned into
-// +1/-1 steps at the first and after the last month-end each interval of
-// service, coverage or applicability spans, and summed once at import.
+// those of the step with idx <= it < until_idx, until_idx blank for the
+// last). Each status span counts its officer as applicable on the
+// month-ends from from_day to to_day and as current on those to the day
+// its completion expires: +1/-1 steps at the first and after the last,
+// summed once at import.
 func complianceSteps(schema string) string {
 	return fmt.Sprintf(`CREATE TABLE %[1]s.compliance_steps AS
-WITH rc AS (SELECT course_id, CAST(recert_days AS INTEGER) AS recert_days, coalesce(mandatory, false) AS mandatory
-	FROM %[1]s.courses WHERE recert_days IS NOT NULL),
-o AS (SELECT k.officer_key, k.unit_key, o.hire_date, coalesce(o.separation_date, DATE '9999-12-31') AS sep
-	FROM %[1]s.officers o JOIN %[1]s.officer_keys k ON k.officer_id = o.officer_id),
-firsts AS (SELECT officer_key, course_id, min(completed_on) AS first_on FROM %[1]s.recert_spans GROUP BY ALL),
--- Each completion covers the days from it until it expires or the next completion (recert_spans); a mandatory
--- course's hire grace covers hire to hire + recert_days or the first completion.
-covered AS (
-	SELECT t.officer_key, t.course_id, t.completed_on AS s,
-		least(CASE WHEN t.until = DATE '9999-12-31' THEN t.until ELSE CAST(t.until - 1 AS DATE) END, CAST(t.completed_on + rc.recert_days AS DATE)) AS e
-	FROM %[1]s.recert_spans t JOIN rc USING (course_id)
+WITH spans AS (
+	SELECT course_id, unit_key, from_day AS lo, to_day AS hi, 1 AS applicable, 0 AS current FROM %[1]s.status_spans
 	UNION ALL
-	SELECT o.officer_key, rc.course_id, o.hire_date,
-		least(coalesce(f.first_on - 1, DATE '9999-12-31'), CAST(o.hire_date + rc.recert_days AS DATE))
-	FROM o CROSS JOIN rc LEFT JOIN firsts f ON f.officer_key = o.officer_key AND f.course_id = rc.course_id
-	WHERE rc.mandatory
-),
--- Spans of days, each within the officer's service: current (covered), and applicable (mandatory: all of
--- service; otherwise from the first completion).
-spans AS (
-	SELECT c.course_id, o.unit_key, greatest(c.s, o.hire_date) AS lo, least(c.e, o.sep) AS hi, 0 AS applicable, 1 AS current
-	FROM covered c JOIN o USING (officer_key)
-	UNION ALL
-	SELECT rc.course_id, o.unit_key, o.hire_date, o.sep, 1, 0 FROM o CROSS JOIN rc WHERE rc.mandatory
-	UNION ALL
-	SELECT f.course_id, o.unit_key, greatest(f.first_on, o.hire_date), o.sep, 1, 0
-	FROM firsts f JOIN rc ON rc.course_id = f.course_id AND NOT rc.mandatory JOIN o ON o.officer_key = f.officer_key
+	SELECT course_id, unit_key, from_day, least(to_day, expires_on), 0, 1 FROM %[1]s.status_spans
 ),
 -- The month-ends a span contains: from its own month's end to the last month-end on or before hi.
 idx AS (
@@ -375,9 +386,11 @@ deltas AS (
 	UNION ALL
 	SELECT course_id, unit_key, b + 1, -applicable, -current FROM idx WHERE a <= b
 ),
-steps AS (SELECT course_id, unit_key, idx, sum(d_app) AS d_app, sum(d_cur) AS d_cur FROM deltas GROUP BY ALL)
+steps AS (SELECT course_id, unit_key, idx, sum(d_app) AS d_app, sum(d_cur) AS d_cur FROM deltas GROUP BY ALL
+	HAVING sum(d_app) <> 0 OR sum(d_cur) <> 0)
 SELECT course_id, unit_key, CAST(idx AS INTEGER) AS idx,
-	CAST(sum(d_app) OVER w AS BIGINT) AS officers, CAST(sum(d_cur) OVER w AS BIGINT) AS current
+	CAST(sum(d_app) OVER w AS BIGINT) AS officers, CAST(sum(d_cur) OVER w AS BIGINT) AS current,
+	CAST(lead(idx) OVER w AS INTEGER) AS until_idx
 FROM steps WINDOW w AS (PARTITION BY course_id, unit_key ORDER BY idx ROWS UNBOUNDED PRECEDING)
 ORDER BY course_id, unit_key, idx`, schema)
 }

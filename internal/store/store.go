@@ -207,12 +207,14 @@ func (s *Store) requireCurrentForm(ctx context.Context) error {
 	}
 	var missing []string
 	for _, d := range derivedTables() {
-		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?`, schema, d.name).Scan(&n); err != nil {
+		stale, err := s.staleVersions(ctx, d)
+		if err != nil {
 			return err
 		}
-		if n == 0 {
-			missing = append(missing, d.name)
+		for _, v := range stale {
+			if v.schema == schema {
+				missing = append(missing, d.name)
+			}
 		}
 	}
 	if len(missing) > 0 {
@@ -221,35 +223,91 @@ func (s *Store) requireCurrentForm(ctx context.Context) error {
 	return nil
 }
 
+// staleVersion is a kept dataset version whose copy of a derived table is
+// missing or was written by an earlier definition.
+type staleVersion struct {
+	schema  string
+	current bool
+}
+
+// staleVersions returns the kept versions (with a panel) whose table d is
+// missing, stored with HUGEINT sums (which DuckDB scans tens of times slower
+// than BIGINT) or lacking a column d.added names.
+func (s *Store) staleVersions(ctx context.Context, d derived) ([]staleVersion, error) {
+	args := []any{d.name, d.name}
+	lacks := ""
+	for _, c := range d.added {
+		lacks += ` OR NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.column_name = ?)`
+		args = append(args, d.name, c)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
+		WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
+		AND (NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)
+			OR EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.data_type = 'HUGEINT')`+lacks+`)`,
+		args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []staleVersion
+	for rows.Next() {
+		var v staleVersion
+		if err := rows.Scan(&v.schema, &v.current); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// dropRetired drops main's view of a retired summary and every version's
+// copy of it.
+func (s *Store) dropRetired(ctx context.Context, name string) error {
+	var views int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND view_name = ?`, name).Scan(&views); err != nil {
+		return err
+	}
+	if views > 0 {
+		if _, err := s.db.ExecContext(ctx, "DROP VIEW main."+quoteIdent(name)); err != nil {
+			return err
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT schema_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?`, name)
+	if err != nil {
+		return err
+	}
+	var schemas []string
+	for rows.Next() {
+		var schema string
+		if err := rows.Scan(&schema); err != nil {
+			rows.Close()
+			return err
+		}
+		schemas = append(schemas, schema)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, schema := range schemas {
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf("DROP TABLE %s.%s", quoteIdent(schema), quoteIdent(name))); err != nil {
+			return fmt.Errorf("dropping %s.%s: %w", schema, name, err)
+		}
+	}
+	return nil
+}
+
 // addDerivedTables gives versions imported before a derived table existed
-// that table, rebuilds one written by an earlier definition (stored with
-// HUGEINT sums, which DuckDB scans tens of times slower than BIGINT), and
-// points main's views at the current version's and redefines the macros,
-// so a database written by an earlier deesc keeps answering, and as fast.
+// that table, rebuilds one written by an earlier definition (staleVersions),
+// drops the retired summaries, and points main's views at the current
+// version's and redefines the macros, so a database written by an earlier
+// deesc keeps answering, and as fast.
 func (s *Store) addDerivedTables(ctx context.Context) error {
 	for _, d := range derivedTables() {
-		rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
-			WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
-			AND (NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)
-				OR EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.data_type = 'HUGEINT'))`,
-			d.name, d.name)
+		todo, err := s.staleVersions(ctx, d)
 		if err != nil {
 			return err
 		}
-		type version struct {
-			schema  string
-			current bool
-		}
-		var todo []version
-		for rows.Next() {
-			var v version
-			if err := rows.Scan(&v.schema, &v.current); err != nil {
-				rows.Close()
-				return err
-			}
-			todo = append(todo, v)
-		}
-		rows.Close()
 		for _, v := range todo {
 			stmt := strings.Replace(d.create(quoteIdent(v.schema)), "CREATE TABLE", "CREATE OR REPLACE TABLE", 1)
 			if _, err := s.db.ExecContext(ctx, stmt); err != nil {
@@ -260,6 +318,11 @@ func (s *Store) addDerivedTables(ctx context.Context) error {
 					return err
 				}
 			}
+		}
+	}
+	for _, name := range retiredTables {
+		if err := s.dropRetired(ctx, name); err != nil {
+			return err
 		}
 	}
 	// The macros too follow the deesc that opens the database.
