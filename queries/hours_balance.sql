@@ -12,24 +12,16 @@ WITH span AS (
 	SELECT CAST(date_trunc('month', CAST($as_of AS DATE)) - INTERVAL 11 MONTH AS DATE) AS first_month,
 		CAST(date_trunc('month', CAST($as_of AS DATE)) AS DATE) AS last_month
 ),
-info AS (SELECT deescalation_categories AS dc, use_of_force_categories AS uc FROM panel_info),
--- Each course's class, from its category spelled as the configuration spells it.
-classes AS (
-	SELECT c.course_id, list_contains(info.dc, replace(replace(lower(c.category), '_', '-'), ' ', '-')) AS deesc,
-		list_contains(info.uc, replace(replace(lower(c.category), '_', '-'), ' ', '-')) AS uof
-	FROM courses c, info
-),
 -- Officer-years per unit from the panel's unit-month sums.
 exposure AS (
 	SELECT unit_key, sum(officer_months) / 12.0 AS officer_years FROM panel_units, span
 	WHERE month BETWEEN span.first_month AND span.last_month GROUP BY ALL
 ),
+-- Hours per unit from the per-unit, per-day sums written at import (unit_training_days).
 hours AS (
-	SELECT k.unit_key,
-		coalesce(sum(t.hours) FILTER (WHERE c.deesc), 0) AS deescalation_hours,
-		coalesce(sum(t.hours) FILTER (WHERE c.uof), 0) AS use_of_force_hours
-	FROM training t JOIN classes c ON c.course_id = t.course_id JOIN officer_keys k ON k.officer_id = t.officer_id, span
-	WHERE t.completed_on BETWEEN span.first_month AND CAST($as_of AS DATE)
+	SELECT h.unit_key, sum(h.deescalation_hours) AS deescalation_hours, sum(h.use_of_force_hours) AS use_of_force_hours
+	FROM unit_training_days h, span
+	WHERE h.completed_on BETWEEN span.first_month AND CAST($as_of AS DATE)
 	GROUP BY ALL
 )
 SELECT u.division, u.unit, e.officer_years, coalesce(h.deescalation_hours, 0) AS deescalation_hours,

@@ -288,7 +288,8 @@ type derived struct {
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
 	return []derived{{"panel_units", unitSummary, nil}, {"force_incident_months", incidentMonths, nil}, {"status_spans", statusSpans, nil},
-		{"compliance_steps", complianceSteps, []string{"until_idx"}}, {"officer_runs", officerRuns, nil}}
+		{"compliance_steps", complianceSteps, []string{"until_idx"}}, {"officer_runs", officerRuns, nil},
+		{"unit_training_days", unitTrainingDays, nil}}
 }
 
 // retiredTables are summaries an earlier deesc wrote and this one no longer
@@ -393,6 +394,28 @@ SELECT course_id, unit_key, CAST(idx AS INTEGER) AS idx,
 	CAST(lead(idx) OVER w AS INTEGER) AS until_idx
 FROM steps WINDOW w AS (PARTITION BY course_id, unit_key ORDER BY idx ROWS UNBOUNDED PRECEDING)
 ORDER BY course_id, unit_key, idx`, schema)
+}
+
+// unitTrainingDays creates schema.unit_training_days: the hours of
+// de-escalation-category and use-of-force-category training each unit's
+// officers completed on each day (the classes the panel was built with,
+// panel_info), stored in order of day so that the hours balance of the
+// twelve months to any day reads those days' rows only.
+func unitTrainingDays(schema string) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s.unit_training_days AS
+WITH info AS (SELECT deescalation_categories AS dc, use_of_force_categories AS uc FROM %[1]s.panel_info),
+-- Each course's class, from its category spelled as the configuration spells it.
+classes AS (
+	SELECT c.course_id, list_contains(info.dc, replace(replace(lower(c.category), '_', '-'), ' ', '-')) AS deesc,
+		list_contains(info.uc, replace(replace(lower(c.category), '_', '-'), ' ', '-')) AS uof
+	FROM %[1]s.courses c, info
+)
+SELECT k.unit_key, t.completed_on,
+	coalesce(sum(t.hours) FILTER (WHERE c.deesc), 0) AS deescalation_hours,
+	coalesce(sum(t.hours) FILTER (WHERE c.uof), 0) AS use_of_force_hours
+FROM %[1]s.training t JOIN classes c ON c.course_id = t.course_id JOIN %[1]s.officer_keys k ON k.officer_id = t.officer_id
+WHERE c.deesc OR c.uof
+GROUP BY ALL ORDER BY t.completed_on, k.unit_key`, schema)
 }
 
 // officerRuns creates schema.officer_runs: each officer's runs of
