@@ -33,8 +33,9 @@ type endpoint struct {
 
 // namedQuery is a query of queries/ with bound arguments.
 type namedQuery struct {
-	name string
-	args []any
+	name  string
+	args  []any
+	limit int // > 0: the handler reads only this many rows
 }
 
 // endpoints returns the routes timed, with the arguments the store's read
@@ -45,27 +46,27 @@ func endpoints(end time.Time) []endpoint {
 		return append([]any{sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", "")}, extra...)
 	}
 	asOfTime, _ := time.Parse(time.DateOnly, asOf)
-	cohort := []namedQuery{{"cohort_officer_runs", filter(sql.Named("outcome", "force"), sql.Named("course", "ICAT"),
-		sql.Named("category", ""), sql.Named("min_hours", 0.0))}, {"cohort_events", filter(sql.Named("outcome", "force"))}}
+	cohort := []namedQuery{{name: "cohort_officer_runs", args: filter(sql.Named("outcome", "force"), sql.Named("course", "ICAT"),
+		sql.Named("category", ""), sql.Named("min_hours", 0.0))}, {name: "cohort_events", args: filter(sql.Named("outcome", "force"))}}
 	return []endpoint{
 		{name: "compliance", path: "/api/compliance?as_of=" + asOf, dashboard: true, raw: []namedQuery{
-			{"compliance_by_unit", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", "")}},
-			{"compliance_overdue", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", ""),
-				sql.Named("mandatory_only", "false")}},
-			{"compliance_trend", []any{sql.Named("as_of", asOfTime), sql.Named("months", 24), sql.Named("unit", ""), sql.Named("division", ""),
+			{name: "compliance_by_unit", args: []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", "")}},
+			{name: "compliance_overdue", args: []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", ""), sql.Named("course", ""),
+				sql.Named("mandatory_only", "false")}, limit: 500}, // the handler lists the first overdue_limit (500)
+			{name: "compliance_trend", args: []any{sql.Named("as_of", asOfTime), sql.Named("months", 24), sql.Named("unit", ""), sql.Named("division", ""),
 				sql.Named("course", "")}},
-			{"hours_balance", []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", "")}},
+			{name: "hours_balance", args: []any{sql.Named("as_of", asOfTime), sql.Named("unit", ""), sql.Named("division", "")}},
 		}},
 		{name: "outcomes by division", path: "/api/outcomes?outcome=force&group_by=division", dashboard: true, raw: []namedQuery{
-			{"outcome_rates", filter(sql.Named("outcome", "force"), sql.Named("group_by", "division"))}}},
+			{name: "outcome_rates", args: filter(sql.Named("outcome", "force"), sql.Named("group_by", "division"))}}},
 		{name: "outcomes by month", path: "/api/outcomes?outcome=force&group_by=month", dashboard: true, raw: []namedQuery{
-			{"outcome_rates", filter(sql.Named("outcome", "force"), sql.Named("group_by", "month"))}}},
+			{name: "outcome_rates", args: filter(sql.Named("outcome", "force"), sql.Named("group_by", "month"))}}},
 		{name: "force matrix", path: "/api/force/matrix", dashboard: true, raw: []namedQuery{
-			{"force_matrix", filter()}, {"force_factors", filter()}}},
+			{name: "force_matrix", args: filter()}, {name: "force_factors", args: filter()}}},
 		{name: "disparities", path: "/api/disparities?outcome=force&by=subject_race", dashboard: true, raw: []namedQuery{
-			{"disparities", filter(sql.Named("by", "subject_race"))}}},
+			{name: "disparities", args: filter(sql.Named("by", "subject_race"))}}},
 		{name: "dose", path: "/api/dose?outcome=force", dashboard: true, dose: true, raw: []namedQuery{
-			{"dose_officer_months", filter(sql.Named("outcome", "force"), sql.Named("window", 12))}}},
+			{name: "dose_officer_months", args: filter(sql.Named("outcome", "force"), sql.Named("window", 12))}}},
 		{name: "cohorts", path: "/api/cohorts?course=ICAT&outcome=force", raw: cohort},
 		{name: "staggered", path: "/api/staggered?course=ICAT&outcome=force", raw: cohort},
 		{name: "prepost", path: "/api/prepost?course=ICAT&outcome=force", raw: cohort},
@@ -335,7 +336,10 @@ func runRaw(ctx context.Context, st *store.Store, ep endpoint) (time.Duration, e
 	defer conn.Close()
 	var total time.Duration
 	for _, q := range ep.raw {
-		text := st.Queries().SQL(q.name)
+		text, args := st.Queries().SQL(q.name), q.args
+		if q.limit > 0 {
+			text, args = store.LimitedSQL(text, args, q.limit)
+		}
 		start := time.Now()
 		if ep.dose {
 			if err := rawDose(ctx, conn, st, q.args); err != nil {
@@ -344,7 +348,7 @@ func runRaw(ctx context.Context, st *store.Store, ep endpoint) (time.Duration, e
 			total += time.Since(start)
 			continue
 		}
-		rows, err := conn.QueryContext(ctx, text, q.args...)
+		rows, err := conn.QueryContext(ctx, text, args...)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", q.name, err)
 		}

@@ -133,7 +133,10 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	)
 	if err := together(
 		func() (err error) { rows, err = s.store.ComplianceByUnit(ctx, asOf, f, course); return err },
-		func() (err error) { overdue, err = s.store.ComplianceOverdue(ctx, asOf, f, course, false); return err },
+		func() (err error) {
+			overdue, err = s.store.ComplianceOverdue(ctx, asOf, f, course, false, limit)
+			return err
+		},
 		func() (err error) { trend, err = s.store.ComplianceTrend(ctx, asOf, months, f, course); return err },
 		func() (err error) { bal, err = s.store.HoursBalance(ctx, asOf, f); return err },
 	); err != nil {
@@ -162,12 +165,11 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	}
 	body.Overall = countsOf(overall)
 
-	body.OverdueTotal = len(overdue)
+	// The overdue list is the first limit of the officer-course pairs the
+	// counts call overdue (the same status, the same filters).
+	body.OverdueTotal = int(overall.Overdue)
 	body.Overdue = []overdueOfficer{}
-	for i, o := range overdue {
-		if i >= limit {
-			break
-		}
+	for _, o := range overdue {
 		last := ""
 		if o.LastCompleted != nil {
 			last = o.LastCompleted.Format(time.DateOnly)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +127,31 @@ func TestComplianceByHand(t *testing.T) {
 	trend := v["trend"].([]any)
 	if last := trend[len(trend)-1].(map[string]any); last["on_date"] != "2026-01-15" || last["current_pct"] != 100.0 {
 		t.Errorf("trend end: %v", last)
+	}
+}
+
+// TestComplianceOverdueList: the overdue list is the first overdue_limit of
+// every overdue officer-course pair, most overdue first, and overdue_total
+// counts them all — the number the status counts call overdue.
+func TestComplianceOverdueList(t *testing.T) {
+	app := newDemoServer(t)
+	first := get(t, app, "/api/compliance?as_of=2025-05-31", 200)["courses"].([]any)[0].(map[string]any)["divisions"].([]any)[0].(map[string]any)
+	unit := first["units"].([]any)[0].(map[string]any)["unit"].(string)
+	for _, q := range []string{"as_of=2025-05-31", "as_of=2024-01-15&division=" + url.QueryEscape(first["division"].(string)),
+		"as_of=2025-05-31&course=CEW-RECERT", "as_of=2023-07-01&unit=" + url.QueryEscape(unit)} {
+		all := get(t, app, "/api/compliance?overdue_limit=1000000&"+q, 200)
+		list := all["overdue"].([]any)
+		total := all["overdue_total"].(float64)
+		if overall := all["overall"].(map[string]any)["overdue"].(float64); total != overall || int(total) != len(list) || total < 2 {
+			t.Errorf("%s: overdue_total %v, overall overdue %v, %d listed with no limit", q, total, overall, len(list))
+			continue
+		}
+		for _, limit := range []int{0, 1, len(list) / 2} {
+			v := get(t, app, fmt.Sprintf("/api/compliance?overdue_limit=%d&%s", limit, q), 200)
+			if got := v["overdue"].([]any); v["overdue_total"] != total || v["overdue_listed"] != float64(limit) || !reflect.DeepEqual(got, list[:limit]) {
+				t.Errorf("%s, overdue_limit=%d: total %v, listed %v, %v; want %v of %v: %v", q, limit, v["overdue_total"], v["overdue_listed"], got, limit, total, list[:limit])
+			}
+		}
 	}
 }
 

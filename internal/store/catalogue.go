@@ -365,13 +365,13 @@ func (s *Store) copyResult(ctx context.Context, q queries.Query, args []any, pat
 		m.DatasetFiles = append(m.DatasetFiles, export.SourceFile{File: f.File, Path: f.Path, SHA256: f.SHA256, Rows: f.Rows, FromVersion: f.FromVersion})
 	}
 	cols := suppressed(q, opt)
-	limited := func(text string, args []any) (string, []any) {
+	limit := func(text string, args []any) (string, []any) {
 		if opt.Limit <= 0 {
 			return text, args
 		}
-		return "SELECT * FROM (\n" + text + "\n) AS deesc_l LIMIT $deesc_limit", append(append([]any{}, args...), sql.Named("deesc_limit", opt.Limit))
+		return LimitedSQL(text, args, opt.Limit)
 	}
-	text, wargs := limited(wrap(q, args, cols, opt.MinCell, false))
+	text, wargs := limit(wrap(q, args, cols, opt.MinCell, false))
 	proj, err := exportColumns(ctx, tx, text, wargs, m.Format)
 	if err != nil {
 		return err
@@ -395,7 +395,7 @@ func (s *Store) copyResult(ctx context.Context, q queries.Query, args []any, pat
 	}
 	if len(cols) > 0 {
 		// The hidden cells of exactly the rows written: same snapshot, same rows.
-		ctext, cargs := limited(wrap(q, args, cols, opt.MinCell, true))
+		ctext, cargs := limit(wrap(q, args, cols, opt.MinCell, true))
 		err := tx.QueryRowContext(ctx, "SELECT CAST(coalesce(sum("+hiddenColumn+"), 0) AS BIGINT) FROM (\n"+ctext+"\n) AS deesc_c", cargs...).
 			Scan(&m.Suppression.CellsHidden)
 		if err != nil {
@@ -447,4 +447,10 @@ func exportColumns(ctx context.Context, tx *sql.Tx, text string, args []any, for
 		p.exprs = "*"
 	}
 	return p, nil
+}
+
+// LimitedSQL returns text with its first n rows only (in its own order), and
+// the arguments it then takes.
+func LimitedSQL(text string, args []any, n int) (string, []any) {
+	return "SELECT * FROM (\n" + text + "\n) AS deesc_l LIMIT $deesc_limit", append(append([]any{}, args...), sql.Named("deesc_limit", n))
 }

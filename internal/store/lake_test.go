@@ -106,7 +106,7 @@ func TestLake(t *testing.T) {
 				}
 			}
 		}
-		if len(names) != 20 || !slices.Contains(names, "panel") || !slices.Contains(names, "panel_info") || !slices.Contains(names, "use_of_force") {
+		if len(names) != 21 || !slices.Contains(names, "panel") || !slices.Contains(names, "panel_info") || !slices.Contains(names, "use_of_force") {
 			t.Errorf("tables %v", names)
 		}
 		// The panel is split by year of month and by division; 3 years of

@@ -21,10 +21,15 @@ func (f Filter) args() []any {
 // readAll runs a named query and scans each row with scan. It returns
 // ErrNoDataset before the first import.
 func readAll[T any](ctx context.Context, s *Store, name string, args []any, scan func(*sql.Rows, *T) error) ([]T, error) {
+	return readText(ctx, s, name, s.q.SQL(name), args, scan)
+}
+
+// readText is readAll of text, a form of the named query name.
+func readText[T any](ctx context.Context, s *Store, name, text string, args []any, scan func(*sql.Rows, *T) error) ([]T, error) {
 	if err := s.requireDataset(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.SQL(name), args...)
+	rows, err := s.db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store.%s: %w", name, err)
 	}
@@ -75,10 +80,14 @@ type OverdueRow struct {
 }
 
 // ComplianceOverdue lists officers overdue on asOf, most overdue first
-// (compliance_overdue.sql).
-func (s *Store) ComplianceOverdue(ctx context.Context, asOf time.Time, f Filter, course string, mandatoryOnly bool) ([]OverdueRow, error) {
-	return readAll(ctx, s, "compliance_overdue", []any{sql.Named("as_of", asOf), sql.Named("unit", f.Unit), sql.Named("division", f.Division),
-		sql.Named("course", course), sql.Named("mandatory_only", fmt.Sprint(mandatoryOnly))},
+// (compliance_overdue.sql): the first limit of them, or all when limit < 0.
+func (s *Store) ComplianceOverdue(ctx context.Context, asOf time.Time, f Filter, course string, mandatoryOnly bool, limit int) ([]OverdueRow, error) {
+	text, args := s.q.SQL("compliance_overdue"), []any{sql.Named("as_of", asOf), sql.Named("unit", f.Unit), sql.Named("division", f.Division),
+		sql.Named("course", course), sql.Named("mandatory_only", fmt.Sprint(mandatoryOnly))}
+	if limit >= 0 {
+		text, args = LimitedSQL(text, args, limit)
+	}
+	return readText(ctx, s, "compliance_overdue", text, args,
 		func(r *sql.Rows, v *OverdueRow) error {
 			var last sql.NullTime
 			err := r.Scan(&v.OfficerID, &v.Unit, &v.Division, &v.CourseID, &v.Title, &v.Mandatory, &last, &v.ExpiresOn, &v.DaysOverdue)
