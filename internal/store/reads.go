@@ -194,6 +194,8 @@ type Names struct {
 	Units, Divisions []string
 	Courses          []string
 	First, Last      time.Time
+	// spans holds OutcomeSpan's answer for each outcome the macros name.
+	spans map[string][2]time.Time
 }
 
 // cachedNames is Names of the dataset current at a generation.
@@ -235,18 +237,39 @@ func (s *Store) readNames(ctx context.Context) (Names, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, ErrNoDataset
 	}
+	if err != nil {
+		return n, fmt.Errorf("store.Names: %w", err)
+	}
+	n.spans = map[string][2]time.Time{}
+	for _, o := range []string{"force", "complaints", "sustained-complaints", "injuries", "subject-injuries"} {
+		var span [2]time.Time
+		if span[0], span[1], err = s.outcomeSpan(ctx, o); err != nil {
+			return n, fmt.Errorf("store.Names: %w", err)
+		}
+		n.spans[o] = span
+	}
 	return n, err
 }
 
 // OutcomeSpan returns the first and last month the file behind an outcome
 // covers (see the outcome_first macro); rates of the outcome use only those.
+// It is read once per dataset, with Names.
 func (s *Store) OutcomeSpan(ctx context.Context, outcome string) (first, last time.Time, err error) {
-	if err := s.requireDataset(ctx); err != nil {
+	n, err := s.Names(ctx)
+	if err != nil {
 		return first, last, err
 	}
-	err = s.db.QueryRowContext(ctx, `SELECT outcome_first($o), outcome_last($o)`, sql.Named("o", outcome)).Scan(&first, &last)
-	if err != nil {
+	if span, ok := n.spans[outcome]; ok {
+		return span[0], span[1], nil
+	}
+	if first, last, err = s.outcomeSpan(ctx, outcome); err != nil {
 		err = fmt.Errorf("store.OutcomeSpan: %w", err)
 	}
+	return first, last, err
+}
+
+// outcomeSpan reads outcome's span from the outcome_first and outcome_last macros.
+func (s *Store) outcomeSpan(ctx context.Context, outcome string) (first, last time.Time, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT outcome_first($o), outcome_last($o)`, sql.Named("o", outcome)).Scan(&first, &last)
 	return first, last, err
 }

@@ -289,6 +289,17 @@ func TestNamesFollowTheDataset(t *testing.T) {
 	files := minimal()
 	files["officers.csv"] += "0004,West 9,West,constable,2021-01-04,,M\n"
 	files["courses.csv"] += "TALK,Talking down,de-escalation,8,,false\n"
+	files["complaints.csv"] += "C-2,0003,2024-09-01,Rudeness,not sustained\n"
+	span := func() string {
+		first, last, err := s.OutcomeSpan(ctx, "complaints")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first.Format("2006-01") + ".." + last.Format("2006-01")
+	}
+	if got := span(); got != "2023-04..2023-04" {
+		t.Errorf("complaints span %s before the import, want 2023-04..2023-04", got)
+	}
 	if _, err := importDir(t, s, writeFiles(t, files)); err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +310,9 @@ func TestNamesFollowTheDataset(t *testing.T) {
 	if !slices.Contains(after.Units, "West 9") || !slices.Contains(after.Divisions, "West") || !slices.Contains(after.Courses, "TALK") {
 		t.Errorf("after the import: %+v", after)
 	}
+	if got := span(); got != "2023-04..2024-09" {
+		t.Errorf("complaints span %s after the import, want 2023-04..2024-09", got)
+	}
 	if _, err := s.Rollback(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -308,5 +322,8 @@ func TestNamesFollowTheDataset(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, before) {
 		t.Errorf("after the rollback %+v, before the import %+v", back, before)
+	}
+	if got := span(); got != "2023-04..2023-04" {
+		t.Errorf("complaints span %s after the rollback, want 2023-04..2023-04", got)
 	}
 }
