@@ -187,6 +187,49 @@ func TestConcurrentAppend(t *testing.T) {
 	}
 }
 
+// TestOneBadEntryFailsAlone: when the database refuses one entry of a
+// batch (here a CHECK the test adds), that entry's Append fails and the
+// others, committed alone, succeed, with the chain intact.
+func TestOneBadEntryFailsAlone(t *testing.T) {
+	db, _ := openDB(t)
+	if _, err := db.Exec(`CREATE TABLE main.audit_log (seq BIGINT PRIMARY KEY, occurred_at TIMESTAMP NOT NULL,
+		user_name VARCHAR NOT NULL, role VARCHAR NOT NULL, method VARCHAR NOT NULL, route VARCHAR NOT NULL CHECK (route <> '/refused'),
+		params VARCHAR NOT NULL, status INTEGER NOT NULL, rows BIGINT NOT NULL, bytes BIGINT NOT NULL, export_sha256 VARCHAR NOT NULL,
+		detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	// A long delay gathers every entry into one batch.
+	l := openLog(t, db, Options{MaxBatch: 64, MaxDelay: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const n = 12
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		route := "/api/r"
+		if i == 5 {
+			route = "/refused"
+		}
+		wg.Go(func() { errs[i] = l.Append(ctx, Entry{User: fmt.Sprintf("u%d", i), Method: "GET", Route: route, Status: 200}) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == 5) {
+			t.Errorf("entry %d: %v", i, err)
+		}
+	}
+	var stored int64
+	if err := db.QueryRow(`SELECT count(*) FROM main.audit_log`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != n-1 {
+		t.Errorf("%d entries stored, want %d", stored, n-1)
+	}
+	if r := mustVerify(t, db); !r.OK || r.Entries != n-1 {
+		t.Errorf("Verify = %+v", r)
+	}
+}
+
 func TestReopenContinuesChain(t *testing.T) {
 	db, path := openDB(t)
 	ctx := context.Background()

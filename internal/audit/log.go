@@ -138,6 +138,8 @@ func (l *Log) Close() error {
 
 // run is the writer: it takes the first queued request, gathers up to MaxBatch
 // (waiting at most MaxDelay), commits them in one transaction and answers each.
+// When a batch fails, each of its entries is committed alone, so one entry
+// the database refuses fails only its own request.
 func (l *Log) run() {
 	defer close(l.done)
 	batch := make([]request, 0, l.opt.MaxBatch)
@@ -145,6 +147,12 @@ func (l *Log) run() {
 		batch = append(batch[:0], first)
 		batch = l.gather(batch)
 		err := l.commit(batch)
+		if err != nil && len(batch) > 1 {
+			for i := range batch {
+				batch[i].done <- l.commit(batch[i : i+1])
+			}
+			continue
+		}
 		for _, r := range batch {
 			r.done <- err
 		}
