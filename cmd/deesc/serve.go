@@ -77,7 +77,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	app := server.New(st, server.Options{Log: log, Version: version,
 		MinCell: int64(cfg.Privacy.MinCell), UnstableEvents: int64(cfg.Privacy.UnstableEvents), DoseBins: cfg.Analysis.DoseBins,
-		Auth: authOn, Tokens: tokens, Audit: auditLog, QueryTimeout: cfg.Query.Timeout,
+		Auth: authOn, Tokens: tokens, SessionTTL: cfg.Auth.Session, Audit: auditLog, QueryTimeout: cfg.Query.Timeout,
 		BodyBytes: cfg.Limits.BodyBytes, UploadBytes: cfg.Limits.UploadBytes, RequestsPerSecond: cfg.Limits.RequestsPerSecond, Burst: cfg.Limits.Burst,
 		Import: store.ImportOptions{Files: cfg.Import.Files, MaxErrors: cfg.Import.MaxErrors, Panel: panelOptions(cfg), Log: log}})
 	served := make(chan error, 1)

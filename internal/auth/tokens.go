@@ -53,7 +53,11 @@ func (t *Tokens) Lookup(ctx context.Context, secret string) (Identity, error) {
 	if !wellFormed(secret) {
 		return Identity{}, ErrNoToken
 	}
-	h := hashSecret(secret)
+	return t.lookupHash(ctx, hashSecret(secret))
+}
+
+// lookupHash is Lookup of the token whose hex SHA-256 is h.
+func (t *Tokens) lookupHash(ctx context.Context, h string) (Identity, error) {
 	g := t.gen.Load()
 	t.mu.RLock()
 	current := t.loaded && t.at == g

@@ -35,6 +35,10 @@ type Auth struct {
 	// With auth off every request acts as admin; that is refused on any
 	// address other than loopback.
 	Enabled string `mapstructure:"enabled"`
+	// Session is how long a browser sign-in at /login lasts; the browser
+	// holds a session secret, never the token, and signing out or revoking
+	// the token ends it sooner.
+	Session time.Duration `mapstructure:"session"`
 }
 
 // On reports whether requests must carry a token when listening on addr.
@@ -163,7 +167,7 @@ func Defaults() Config {
 			DoseBins:               []float64{0, 8, 16, 40}, // = analysis.DefaultDoseBins
 		},
 		Privacy: Privacy{MinCell: 10, UnstableEvents: 20},
-		Auth:    Auth{Enabled: "auto"},
+		Auth:    Auth{Enabled: "auto", Session: 12 * time.Hour},
 		Query:   Query{Timeout: 30 * time.Second},
 		Limits:  Limits{BodyBytes: 1 << 20, UploadBytes: 4 << 30, RequestsPerSecond: 100, Burst: 200},
 		Log:     Log{Format: "text", Level: "info"},
@@ -251,6 +255,7 @@ func setDefaults(v *viper.Viper, d Config) {
 	v.SetDefault("privacy.min_cell", d.Privacy.MinCell)
 	v.SetDefault("privacy.unstable_events", d.Privacy.UnstableEvents)
 	v.SetDefault("auth.enabled", d.Auth.Enabled)
+	v.SetDefault("auth.session", d.Auth.Session)
 	v.SetDefault("query.timeout", d.Query.Timeout)
 	v.SetDefault("limits.body_bytes", d.Limits.BodyBytes)
 	v.SetDefault("limits.upload_bytes", d.Limits.UploadBytes)
@@ -304,6 +309,9 @@ func (c Config) Validate() error {
 	case "auto", "true", "false":
 	default:
 		return fmt.Errorf("auth.enabled: %q is not auto, true or false", c.Auth.Enabled)
+	}
+	if c.Auth.Session < time.Minute || c.Auth.Session > 30*24*time.Hour {
+		return fmt.Errorf("auth.session: must be from 1m to 720h (got %s)", c.Auth.Session)
 	}
 	if c.Query.Timeout < time.Second {
 		return fmt.Errorf("query.timeout: must be at least 1s (got %s)", c.Query.Timeout)

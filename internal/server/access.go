@@ -13,7 +13,7 @@ import (
 	"deesc/internal/auth"
 )
 
-// sessionCookie carries a token for browsers that signed in at /login.
+// sessionCookie carries the session secret of a browser signed in at /login.
 const sessionCookie = "deesc_session"
 
 // demoIdentity is who every request acts as when authentication is off.
@@ -27,30 +27,33 @@ func identityOf(c *fiber.Ctx) (auth.Identity, bool) {
 
 // identify finds the caller from an Authorization: Bearer header or the
 // session cookie. With authentication off everyone is the demo admin. An
-// unknown or revoked token leaves the request anonymous (answered 401 by
-// allow on protected routes).
+// unknown or revoked token, or a session that ended, leaves the request
+// anonymous (answered 401 by allow on protected routes).
 func (s *Server) identify(c *fiber.Ctx) error {
 	if !s.opt.Auth {
 		c.Locals("identity", demoIdentity)
 		return c.Next()
 	}
-	secret := ""
+	var (
+		id  auth.Identity
+		err error
+	)
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, tok, _ := strings.Cut(h, " ")
-		if strings.EqualFold(scheme, "Bearer") {
-			secret = strings.TrimSpace(tok)
+		err = auth.ErrNoToken
+		if strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) != "" {
+			id, err = s.opt.Tokens.Lookup(c.UserContext(), strings.TrimSpace(tok))
 		}
+	} else if secret := c.Cookies(sessionCookie); secret != "" {
+		id, err = s.sessions.Lookup(c.UserContext(), secret)
 	} else {
-		secret = c.Cookies(sessionCookie)
+		err = auth.ErrNoToken
 	}
-	if secret != "" {
-		id, err := s.opt.Tokens.Lookup(c.UserContext(), secret)
-		switch {
-		case err == nil:
-			c.Locals("identity", id)
-		case !errors.Is(err, auth.ErrNoToken):
-			return err
-		}
+	switch {
+	case err == nil:
+		c.Locals("identity", id)
+	case !errors.Is(err, auth.ErrNoToken) && !errors.Is(err, auth.ErrNoSession):
+		return err
 	}
 	return c.Next()
 }
@@ -85,6 +88,8 @@ type sessionBody struct {
 	Role auth.Role `json:"role"`
 	Auth bool      `json:"auth"` // authentication is on
 	Demo bool      `json:"demo"` // authentication is off: everyone acts as admin
+	// Expires is when the session a sign-in started ends (RFC 3339, UTC).
+	Expires string `json:"expires,omitempty"`
 }
 
 // sessionGet answers the caller's identity, or 401.
@@ -97,7 +102,8 @@ func (s *Server) sessionGet(c *fiber.Ctx) error {
 }
 
 // sessionPost signs a browser in: it checks the token given as JSON
-// {"token": …} or a form field and sets it as an HttpOnly cookie.
+// {"token": …} or a form field, starts a session and sets the session's
+// secret (not the token) as an HttpOnly cookie that lasts as long as it.
 func (s *Server) sessionPost(c *fiber.Ctx) error {
 	var in struct {
 		Token string `json:"token" form:"token"`
@@ -108,7 +114,7 @@ func (s *Server) sessionPost(c *fiber.Ctx) error {
 	if !s.opt.Auth {
 		return c.JSON(sessionBody{User: demoIdentity.Name, Role: demoIdentity.Role, Demo: true})
 	}
-	id, err := s.opt.Tokens.Lookup(c.UserContext(), strings.TrimSpace(in.Token))
+	secret, id, expires, err := s.sessions.Start(c.UserContext(), strings.TrimSpace(in.Token))
 	if errors.Is(err, auth.ErrNoToken) {
 		return fiber.NewError(fiber.StatusUnauthorized, "unknown or revoked token")
 	}
@@ -116,13 +122,17 @@ func (s *Server) sessionPost(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals("identity", id)
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: strings.TrimSpace(in.Token), Path: "/", HTTPOnly: true,
-		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", Expires: time.Now().Add(12 * time.Hour)})
-	return c.JSON(sessionBody{User: id.Name, Role: id.Role, Auth: true})
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: secret, Path: "/", HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https", Expires: expires})
+	return c.JSON(sessionBody{User: id.Name, Role: id.Role, Auth: true, Expires: expires.UTC().Format(time.RFC3339)})
 }
 
-// sessionDelete signs a browser out.
+// sessionDelete signs a browser out: the session ends on the server, and
+// the cookie is cleared.
 func (s *Server) sessionDelete(c *fiber.Ctx) error {
+	if secret := c.Cookies(sessionCookie); secret != "" && s.sessions != nil {
+		s.sessions.End(secret)
+	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteStrictMode, Expires: time.Unix(1, 0)})
 	return c.SendStatus(fiber.StatusNoContent)

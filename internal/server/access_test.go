@@ -258,3 +258,76 @@ func newLimitedServer(t testing.TB, st *store.Store, rate float64, burst int) *f
 	return New(st, Options{Now: func() time.Time { return testToday }, Version: "test", Auth: true, Tokens: auth.NewTokens(st.DB()),
 		RequestsPerSecond: rate, Burst: burst})
 }
+
+// TestSessionCookie: signing in at /login sets an HttpOnly, SameSite=Strict
+// cookie holding a session secret, not the token; the cookie identifies
+// the browser until it signs out or the token is revoked, and the token
+// itself is not accepted as a cookie.
+func TestSessionCookie(t *testing.T) {
+	app, _, secrets := authServer(t)
+	withCookie := func(method, path, cookie string) int {
+		t.Helper()
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("Cookie", sessionCookie+"="+cookie)
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	signIn := func(token string) string {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/api/session", strings.NewReader(`{"token": "`+token+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body sessionBody
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("sign-in: %d %v", resp.StatusCode, err)
+		}
+		if body.User != "user-leadership" || body.Expires == "" {
+			t.Errorf("sign-in answered %+v", body)
+		}
+		for _, c := range resp.Cookies() {
+			if c.Name == sessionCookie {
+				if c.Value == token || strings.Contains(c.Value, token) || !c.HttpOnly || c.SameSite != 3 /* http.SameSiteStrictMode */ {
+					t.Errorf("cookie %+v: must be HttpOnly, SameSite=Strict and not the token", c)
+				}
+				if until := time.Until(c.Expires); until < 11*time.Hour || until > 12*time.Hour+time.Minute {
+					t.Errorf("cookie expires in %s, want 12h", until)
+				}
+				return c.Value
+			}
+		}
+		t.Fatal("sign-in set no session cookie")
+		return ""
+	}
+	token := secrets[auth.Leadership]
+	cookie := signIn(token)
+	if got := withCookie("GET", "/api/session", cookie); got != 200 {
+		t.Errorf("GET /api/session with the cookie: %d", got)
+	}
+	if got := withCookie("GET", "/api/compliance?as_of=2025-05-31", cookie); got != 200 {
+		t.Errorf("GET /api/compliance with the cookie: %d", got)
+	}
+	if got := withCookie("GET", "/api/session", token); got != 401 {
+		t.Errorf("the token itself as the cookie: %d, want 401", got)
+	}
+	if got := withCookie("DELETE", "/api/session", cookie); got != 204 {
+		t.Errorf("sign-out: %d", got)
+	}
+	if got := withCookie("GET", "/api/session", cookie); got != 401 {
+		t.Errorf("the cookie after signing out: %d, want 401", got)
+	}
+	cookie = signIn(token)
+	if status, body := call(t, app, "DELETE", "/api/tokens/user-leadership", secrets[auth.Admin]); status != 204 {
+		t.Fatalf("revoking: %d %s", status, body)
+	}
+	if got := withCookie("GET", "/api/session", cookie); got != 401 {
+		t.Errorf("the cookie after its token was revoked: %d, want 401", got)
+	}
+}

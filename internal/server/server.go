@@ -30,6 +30,8 @@ type Options struct {
 	// Auth: requests must carry a token of Tokens. Off, everyone acts as admin.
 	Auth   bool
 	Tokens *auth.Tokens
+	// SessionTTL is how long a browser sign-in lasts; 0 = 12 hours.
+	SessionTTL time.Duration
 	// Audit receives one entry per API call; nil = no audit log (tests only).
 	Audit *audit.Log
 	// QueryTimeout bounds each API request's work; 0 = none.
@@ -55,7 +57,13 @@ type Server struct {
 	errors  fiber.ErrorHandler
 	charts  map[string]chartSpec
 	limiter *rateLimiter // nil = no rate limit
+	// sessions are the browsers signed in at /login; nil without Tokens.
+	sessions *auth.Sessions
 }
+
+// maxSessions bounds the browser sign-ins kept; beyond it the one expiring
+// first ends.
+const maxSessions = 10000
 
 // New builds the Fiber app with every route registered.
 func New(st *store.Store, opt Options) *fiber.App {
@@ -77,7 +85,13 @@ func New(st *store.Store, opt Options) *fiber.App {
 	if opt.UploadBytes == 0 {
 		opt.UploadBytes = 4 << 30
 	}
+	if opt.SessionTTL == 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
 	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log)}
+	if opt.Tokens != nil {
+		s.sessions = auth.NewSessions(opt.Tokens, opt.SessionTTL, maxSessions)
+	}
 	s.charts = s.chartSpecs()
 	if opt.RequestsPerSecond > 0 {
 		s.limiter = newRateLimiter(opt.RequestsPerSecond, max(opt.Burst, 1), time.Now)
