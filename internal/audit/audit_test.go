@@ -210,7 +210,9 @@ func TestOneBadEntryFailsAlone(t *testing.T) {
 		if i == 5 {
 			route = "/refused"
 		}
-		wg.Go(func() { errs[i] = l.Append(ctx, Entry{User: fmt.Sprintf("u%d", i), Method: "GET", Route: route, Status: 200}) })
+		wg.Go(func() {
+			errs[i] = l.Append(ctx, Entry{User: fmt.Sprintf("u%d", i), Method: "GET", Route: route, Status: 200})
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
