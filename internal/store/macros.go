@@ -66,11 +66,16 @@ WITH m AS (
 	SELECT * FROM main.force_incident_months
 	WHERE (from_month = '' OR month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR month <= CAST(to_month || '-01' AS DATE))
 ),
+-- An incident with rows in one month only is its row (what combining one row gives); the others are combined.
 inc AS (
+	SELECT incident_id, recorded, first_unit AS o_unit, first_division AS o_div, b, r, mh AS mental_health_crisis,
+		su AS substance_use, sw AS subject_weapon, race AS subject_race, gender AS subject_gender, injured AS subject_injured
+	FROM m WHERE incident_months = 1
+	UNION ALL
 	SELECT incident_id, max(recorded) AS recorded, arg_min(first_unit, first_officer) AS o_unit, arg_min(first_division, first_officer) AS o_div,
 		max(b) AS b, max(r) AS r, bool_or(mh) AS mental_health_crisis, bool_or(su) AS substance_use, bool_or(sw) AS subject_weapon,
 		max(race) AS subject_race, max(gender) AS subject_gender, bool_or(injured) AS subject_injured
-	FROM m GROUP BY incident_id
+	FROM m WHERE incident_months > 1 GROUP BY incident_id
 ),
 placed AS (
 	SELECT i.*, coalesce(i.recorded, i.o_unit) AS unit,

@@ -287,7 +287,7 @@ type derived struct {
 
 // derivedTables lists them in the order they are built.
 func derivedTables() []derived {
-	return []derived{{"panel_units", unitSummary, nil}, {"force_incident_months", incidentMonths, nil}, {"status_spans", statusSpans, nil},
+	return []derived{{"panel_units", unitSummary, nil}, {"force_incident_months", incidentMonths, []string{"incident_months"}}, {"status_spans", statusSpans, nil},
 		{"compliance_steps", complianceSteps, []string{"until_idx"}}, {"officer_runs", officerRuns, nil},
 		{"unit_training_days", unitTrainingDays, nil}}
 }
@@ -302,11 +302,13 @@ var retiredTables = []string{"recert_spans"}
 // first officer and that officer's unit and division, the highest subject
 // behaviour and officer response (as positions on the IMIM scales), the
 // situational factors, the subject's race and gender, and whether the
-// subject was injured. The placed_incidents macro combines the months a
-// request selects, exactly as if it had read the rows.
+// subject was injured, and in how many months the incident has rows
+// (incident_months). The placed_incidents macro combines the months a
+// request selects, exactly as if it had read the rows; an incident of one
+// month is its own row.
 func incidentMonths(schema string) string {
 	return fmt.Sprintf(`CREATE TABLE %[1]s.force_incident_months AS
-		SELECT f.incident_id, CAST(date_trunc('month', f.occurred_on) AS DATE) AS month, max(f.unit) AS recorded,
+		SELECT CAST(count(*) OVER (PARTITION BY f.incident_id) AS INTEGER) AS incident_months, f.incident_id, CAST(date_trunc('month', f.occurred_on) AS DATE) AS month, max(f.unit) AS recorded,
 			min(f.officer_id) AS first_officer, arg_min(o.unit, f.officer_id) AS first_unit, arg_min(o.division, f.officer_id) AS first_division,
 			max(list_position(%[2]s, f.subject_behaviour)) AS b, max(list_position(%[3]s, f.response)) AS r,
 			bool_or(f.mental_health_crisis) AS mh, bool_or(f.substance_use) AS su, bool_or(f.subject_weapon) AS sw,
