@@ -538,41 +538,40 @@ func nb2Dispersion(moreThan []float64, cells []nbCell) nb2Result {
 		"held at the Poisson fit; its standard error treats the means as known. The likelihood-ratio test of α = 0 is " +
 		"referred to ½χ²₁. α near 0 and Pearson χ²/df near 1 mean little overdispersion; the clustered errors are " +
 		"valid either way."}
-	// score is dℓ/dα; info is −d²ℓ/dα². f and g are log1p(x) − x/(1+x) and
-	// x²/(1+x)² − 2f(x), by series when small to avoid cancellation.
+	// score is dℓ/dα; info is −d²ℓ/dα². f is log1p(x) − x/(1+x) and g (in
+	// scoreInfo) x²/(1+x)² − 2f(x), by series when small to avoid cancellation.
 	f := func(x float64) float64 {
 		if x < 1e-2 {
 			return x * x * (0.5 - x*(2.0/3-x*(0.75-x*0.8)))
 		}
 		return math.Log1p(x) - x/(1+x)
 	}
-	g := func(x float64) float64 {
-		if x < 1e-2 {
-			return x * x * x * (-2.0/3 + x*(1.5-x*(2.4-x*10.0/3)))
-		}
-		return x*x/((1+x)*(1+x)) - 2*f(x)
-	}
-	score := func(a float64) float64 {
-		var s float64
-		for j := 1; j < len(moreThan); j++ {
-			s += moreThan[j] * float64(j) / (1 + float64(j)*a)
-		}
-		for _, c := range cells {
-			s += c.n/(a*a)*f(a*c.mu) - c.y*c.mu/(1+a*c.mu)
-		}
-		return s
-	}
-	info := func(a float64) float64 {
-		var s float64
+	// scoreInfo returns dℓ/dα and −d²ℓ/dα² in one pass over the cells.
+	scoreInfo := func(a float64) (score, info float64) {
 		for j := 1; j < len(moreThan); j++ {
 			jj := float64(j)
-			s += moreThan[j] * jj * jj / ((1 + jj*a) * (1 + jj*a))
+			d := 1 + jj*a
+			score += moreThan[j] * jj / d
+			info += moreThan[j] * jj * jj / (d * d)
 		}
+		a2 := a * a
 		for _, c := range cells {
-			s -= c.n*g(a*c.mu)/(a*a*a) + c.y*c.mu*c.mu/((1+a*c.mu)*(1+a*c.mu))
+			x := a * c.mu
+			fx := f(x)
+			d := 1 + x
+			score += c.n/a2*fx - c.y*c.mu/d
+			var gx float64
+			if x < 1e-2 {
+				gx = x * x * x * (-2.0/3 + x*(1.5-x*(2.4-x*10.0/3)))
+			} else {
+				gx = x*x/(d*d) - 2*fx
+			}
+			info -= c.n*gx/(a2*a) + c.y*c.mu*c.mu/(d*d)
 		}
-		return s
+		return score, info
 	}
+	score := func(a float64) float64 { s, _ := scoreInfo(a); return s }
+	info := func(a float64) float64 { _, in := scoreInfo(a); return in }
 	gain := func(a float64) float64 {
 		var s float64
 		for j := 1; j < len(moreThan); j++ {
@@ -595,18 +594,30 @@ func nb2Dispersion(moreThan []float64, cells []nbCell) nb2Result {
 		r.p = 0.5 * math.Erfc(math.Sqrt(r.lr/2))
 		return r
 	}
+	// The root of the score in u = log α: Newton steps (dS/du = −info·α),
+	// kept inside the bracket [lo, hi] where the score changes sign, and
+	// bisection whenever a step would leave it.
+	u := (lo + hi) / 2
 	for range 200 {
-		mid := (lo + hi) / 2
-		if score(math.Exp(mid)) > 0 {
-			lo = mid
+		sc, in := scoreInfo(math.Exp(u))
+		if sc > 0 {
+			lo = u
 		} else {
-			hi = mid
+			hi = u
 		}
-		if hi-lo < 1e-12 {
+		next := (lo + hi) / 2
+		if in > 0 {
+			if step := u + sc/(in*math.Exp(u)); step > lo && step < hi {
+				next = step
+			}
+		}
+		if math.Abs(next-u) < 1e-13 || hi-lo < 1e-12 {
+			u = next
 			break
 		}
+		u = next
 	}
-	r.alpha = math.Exp((lo + hi) / 2)
+	r.alpha = math.Exp(u)
 	if in := info(r.alpha); in > 0 {
 		r.se = 1 / math.Sqrt(in)
 	}
