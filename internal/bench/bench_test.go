@@ -207,6 +207,21 @@ func TestRun(t *testing.T) {
 			t.Errorf("the report has %q %d times, want 3 (computed, warm, queries)", e.Name, strings.Count(text, "| "+e.Name+" |"))
 		}
 	}
+	// Dashboards and analyses apart: the targets are the dashboards'; the
+	// analyses of /evaluate are listed beside them.
+	var dashboards []string
+	for _, e := range rep.Endpoints {
+		if e.Dashboard {
+			dashboards = append(dashboards, e.Name)
+		}
+	}
+	if got := strings.Join(dashboards, ", "); got != "compliance, outcomes by division, outcomes by month, force matrix, disparities" {
+		t.Errorf("dashboard endpoints: %s", got)
+	}
+	if !strings.Contains(text, "| **dashboard** |") || !strings.Contains(text, "| **analyses** |") ||
+		!strings.Contains(text, "| (analyses, computed p95: no latency target) | dose ") {
+		t.Errorf("the report does not set the dashboards apart from the analyses")
+	}
 	targets := text[strings.Index(text, "## Targets"):]
 	if n := strings.Count(targets, "| met |") + strings.Count(targets, "| **not met** |"); n != 7 {
 		t.Errorf("the targets table has %d verdicts, want 7:\n%s", n, targets)

@@ -126,16 +126,25 @@ func (r *Report) Markdown(out io.Writer) error {
 		"passes `store.Dose` makes over its officer-months). For the analyses, the difference is mostly the statistics computed "+
 		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs)
 	p("### Computed (result cache off)\n\n")
+	p("The dashboard endpoints (those the leadership dashboard and its charts read) are held to the targets; the analyses "+
+		"(the evaluators' page, /evaluate: fits with clustered errors, exact intervals and dispersion checks) are reported "+
+		"against the same marks for comparison.\n\n")
 	p("| endpoint | first call | in process p50 / p95 | HTTP p50 / p95 | raw p50 / p95 | HTTP ÷ raw, p50 / p95 | p95 ≤ 150 ms | p95 ≤ %.2f× raw |\n", TargetRawRatio)
 	p("|---|---:|---:|---:|---:|---:|---|---|\n")
-	for _, e := range r.Endpoints {
-		if e.Status != 200 || e.HTTP.N == 0 {
-			p("| %s | %s | %s | | | | %s | %s |\n", e.Name, fmtMS(e.First), cell(e.Err), notMet, notMet)
-			continue
+	for _, dashboard := range []bool{true, false} {
+		p("| **%s** | | | | | | | |\n", map[bool]string{true: "dashboard", false: "analyses"}[dashboard])
+		for _, e := range r.Endpoints {
+			if e.Dashboard != dashboard {
+				continue
+			}
+			if e.Status != 200 || e.HTTP.N == 0 {
+				p("| %s | %s | %s | | | | %s | %s |\n", e.Name, fmtMS(e.First), cell(e.Err), notMet, notMet)
+				continue
+			}
+			ratio := e.RawRatio()
+			p("| %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", e.Name, fmtMS(e.First), pair(e.InProcess), pair(e.HTTP), pair(e.Raw),
+				fmtRatio(float64(e.HTTP.P50)/float64(e.Raw.P50)), fmtRatio(ratio), met(e.ColdMet()), met(ratio <= TargetRawRatio))
 		}
-		ratio := e.RawRatio()
-		p("| %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", e.Name, fmtMS(e.First), pair(e.InProcess), pair(e.HTTP), pair(e.Raw),
-			fmtRatio(float64(e.HTTP.P50)/float64(e.Raw.P50)), fmtRatio(ratio), met(e.ColdMet()), met(ratio <= TargetRawRatio))
 	}
 	p("\n### Warm (result cache on)\n\n")
 	p("| endpoint | in process p50 / p95 | HTTP p50 / p95 | answered from the cache | p95 ≤ 5 ms |\n|---|---:|---:|---:|---|\n")
@@ -224,10 +233,20 @@ func (r *Report) loadSection(p func(string, ...any)) {
 
 func (r *Report) targetsSection(p func(string, ...any)) {
 	p("## Targets\n\n| target | result | |\n|---|---|---|\n")
-	var cold, ratio, warm, n int
+	var cold, ratio, warm, n, nw int
 	var worstCold, worstWarm time.Duration
 	worstRatio := 0.0
+	var analyses []string
 	for _, e := range r.Endpoints {
+		nw++
+		if e.WarmMet() {
+			warm++
+		}
+		worstWarm = max(worstWarm, e.WarmHTTP.P95)
+		if !e.Dashboard {
+			analyses = append(analyses, fmt.Sprintf("%s %s", e.Name, fmtMS(e.HTTP.P95)))
+			continue
+		}
 		n++
 		if e.ColdMet() {
 			cold++
@@ -235,17 +254,17 @@ func (r *Report) targetsSection(p func(string, ...any)) {
 		if x := e.RawRatio(); x <= TargetRawRatio {
 			ratio++
 		}
-		if e.WarmMet() {
-			warm++
-		}
-		worstCold, worstWarm = max(worstCold, e.HTTP.P95), max(worstWarm, e.WarmHTTP.P95)
+		worstCold = max(worstCold, e.HTTP.P95)
 		if x := e.RawRatio(); !math.IsNaN(x) {
 			worstRatio = max(worstRatio, x)
 		}
 	}
-	p("| endpoint p95 ≤ 150 ms computed (HTTP, cache off) | %d of %d endpoints; slowest p95 %s | %s |\n", cold, n, fmtMS(worstCold), met(cold == n))
-	p("| endpoint p95 ≤ %.2f× its raw DuckDB p95 | %d of %d endpoints; largest ratio %s | %s |\n", TargetRawRatio, ratio, n, fmtRatio(worstRatio), met(ratio == n))
-	p("| warm p95 ≤ 5 ms (HTTP, cache on) | %d of %d endpoints; slowest p95 %s | %s |\n", warm, n, fmtMS(worstWarm), met(warm == n))
+	p("| dashboard endpoint p95 ≤ 150 ms computed (HTTP, cache off) | %d of %d endpoints; slowest p95 %s | %s |\n", cold, n, fmtMS(worstCold), met(cold == n))
+	p("| dashboard endpoint p95 ≤ %.2f× its raw DuckDB p95 | %d of %d endpoints; largest ratio %s | %s |\n", TargetRawRatio, ratio, n, fmtRatio(worstRatio), met(ratio == n))
+	p("| warm p95 ≤ 5 ms (HTTP, cache on) | %d of %d endpoints, analyses included; slowest p95 %s | %s |\n", warm, nw, fmtMS(worstWarm), met(warm == nw))
+	if len(analyses) > 0 {
+		p("| (analyses, computed p95: no latency target) | %s | |\n", strings.Join(analyses, ", "))
+	}
 	p("| import, panel included, ≤ 20 s | %.1f s | %s |\n", r.Import.Wall.Seconds(), met(r.Import.Wall <= TargetImport))
 	p("| import peak RSS ≤ 4 GiB | %s | %s |\n", bytesText(r.Import.PeakRSS), met(r.Import.PeakRSS > 0 && r.Import.PeakRSS <= TargetPeakRSS))
 	if r.Cohort.Ran {
