@@ -27,7 +27,7 @@ type endpoint struct {
 	// held to the dashboard targets and part of the load test. The others
 	// are the evaluators' analyses on /evaluate.
 	dashboard bool
-	raw        []namedQuery
+	raw       []namedQuery
 	// dose: the raw query returns officer-months, which store.Dose reads in
 	// two grouped passes inside DuckDB (store.DoseSQL); its raw time is that
 	// of those passes, not of shipping the officer-months to Go.

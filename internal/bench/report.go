@@ -126,8 +126,8 @@ func (r *Report) Markdown(out io.Writer) error {
 		"passes `store.Dose` makes over its officer-months). For the analyses, the difference is mostly the statistics computed "+
 		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs)
 	p("### Computed (result cache off)\n\n")
-	p("The dashboard endpoints (those the leadership dashboard and its charts read) are held to the targets; the analyses "+
-		"(the evaluators' page, /evaluate: fits with clustered errors, exact intervals and dispersion checks) are reported "+
+	p("The dashboard endpoints (those the leadership dashboard and its charts read) are held to the targets; the analyses " +
+		"(the evaluators' page, /evaluate: fits with clustered errors, exact intervals and dispersion checks) are reported " +
 		"against the same marks for comparison.\n\n")
 	p("| endpoint | first call | in process p50 / p95 | HTTP p50 / p95 | raw p50 / p95 | HTTP ÷ raw, p50 / p95 | p95 ≤ 150 ms | p95 ≤ %.2f× raw |\n", TargetRawRatio)
 	p("|---|---:|---:|---:|---:|---:|---|---|\n")
