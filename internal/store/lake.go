@@ -533,13 +533,17 @@ func (s *Store) openLake(ctx context.Context) error {
 	}
 	have := map[string]bool{}
 	for _, t := range m.Tables {
+		if lacksAdded(t) {
+			continue // written by an earlier definition: computed below
+		}
 		if err := exec(lakeView(dir, t)); err != nil {
 			return err
 		}
 		have[t.Name] = true
 	}
-	// A lake exported by an earlier deesc may lack a summary: it is then a
-	// view computing it from the lake's own tables (slower, same answers).
+	// A lake exported by an earlier deesc may lack a summary, or hold one
+	// without a column the current definition has: it is then a view
+	// computing it from the lake's own tables (slower, same answers).
 	for _, d := range derivedTables() {
 		if !have[d.name] {
 			create := strings.Replace(d.create("main"), "CREATE TABLE main."+d.name+" AS", "CREATE OR REPLACE VIEW main."+d.name+" AS", 1)
@@ -559,6 +563,22 @@ func (s *Store) openLake(ctx context.Context) error {
 // lakeView returns the statement pointing main.TABLE at the table's files:
 // every column cast back to its type (Parquet has no HUGEINT, for one), the
 // partition keys left out.
+// lacksAdded reports whether t is a derived table that lacks a column its
+// current definition added (derived.added).
+func lacksAdded(t LakeTable) bool {
+	for _, d := range derivedTables() {
+		if d.name != t.Name {
+			continue
+		}
+		for _, want := range d.added {
+			if !slices.ContainsFunc(t.Columns, func(c LakeColumn) bool { return c.Name == want }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func lakeView(dir string, t LakeTable) string {
 	var sel []string
 	for _, c := range t.Columns {
