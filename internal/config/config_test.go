@@ -89,6 +89,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad type", "demo:\n  officers: many\n", "officers"},
 		{"bad source", "database:\n  source: sqlite\n", "database.source"},
 		{"parquet without folder", "database:\n  source: parquet\n", "database.parquet_dir"},
+		{"session too short", "auth:\n  session: 30s\n", "auth.session"},
+		{"session too long", "auth:\n  session: 2000h\n", "auth.session"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

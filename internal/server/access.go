@@ -44,7 +44,7 @@ func (s *Server) identify(c *fiber.Ctx) error {
 		if strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) != "" {
 			id, err = s.opt.Tokens.Lookup(c.UserContext(), strings.TrimSpace(tok))
 		}
-	} else if secret := c.Cookies(sessionCookie); secret != "" {
+	} else if secret := c.Cookies(sessionCookie); secret != "" && s.sessions != nil {
 		id, err = s.sessions.Lookup(c.UserContext(), secret)
 	} else {
 		err = auth.ErrNoToken

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"deesc/internal/audit"
 	"deesc/internal/demo"
 	"deesc/internal/store"
 )
@@ -56,6 +58,62 @@ func BenchmarkEndpoints(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkOverhead splits what a request adds to its query, for outcome
+// rates by division: the named query alone on one connection, the store's
+// read (pool, scan), the handler through Fiber without and with the audit
+// log (whose entry must commit before the answer leaves).
+//
+//	DEESC_BENCH_DB=FILE go test ./internal/server -run '^$' -bench Overhead -benchtime 100x
+func BenchmarkOverhead(b *testing.B) {
+	st := benchStore(b)
+	defer st.Close()
+	ctx := context.Background()
+	al, err := audit.Open(ctx, st.DB(), audit.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer al.Close()
+	const path = "/api/outcomes?outcome=force&group_by=division"
+	args := []any{sql.Named("from", ""), sql.Named("to", ""), sql.Named("unit", ""), sql.Named("division", ""),
+		sql.Named("outcome", "force"), sql.Named("group_by", "division")}
+	conn, err := st.DB().Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	request := func(app *fiber.App) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				resp, err := app.Test(httptest.NewRequest("GET", path, nil), -1)
+				if err != nil || resp.StatusCode != 200 {
+					b.Fatalf("%v %v", err, resp.StatusCode)
+				}
+				resp.Body.Close()
+			}
+		}
+	}
+	b.Run("query", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := conn.QueryContext(ctx, st.Queries().SQL("outcome_rates"), args...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+		}
+	})
+	b.Run("store", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := st.OutcomeRates(ctx, "force", "division", store.Filter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("handler", request(New(st, Options{CacheBytes: -1})))
+	b.Run("handler_audited", request(New(st, Options{CacheBytes: -1, Audit: al})))
 }
 
 // benchStore opens DEESC_BENCH_DB's copy, or imports a generated dataset.

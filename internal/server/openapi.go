@@ -64,8 +64,8 @@ var (
 	docHealth        = opDoc{summary: "Service status and the dataset version served", answer: healthBody{}}
 	docOpenAPI       = opDoc{summary: "This document"}
 	docSessionGet    = opDoc{summary: "Who the caller is: user, role, and whether authentication is on", answer: sessionBody{}}
-	docSessionPost   = opDoc{summary: "Sign a browser in: checks a token and sets it as an HttpOnly session cookie", body: map[string]string{"token": "deesc_…"}, answer: sessionBody{}}
-	docSessionDelete = opDoc{summary: "Sign out: clears the session cookie", status: 204}
+	docSessionPost   = opDoc{summary: "Sign a browser in: checks a token, starts a session (auth.session, 12 h) and sets its own secret, not the token, as an HttpOnly cookie", body: map[string]string{"token": "deesc_…"}, answer: sessionBody{}}
+	docSessionDelete = opDoc{summary: "Sign out: ends the session and clears its cookie", status: 204}
 	docCompliance    = opDoc{summary: "Recertification compliance on a day by course, division and unit; overdue officers; monthly trend; hours balance",
 		params: withFilter(pDate("as_of", "the day compliance is judged on (default today)"), pText("course", "only this course"),
 			pInt("months", 1, 120, "months of trend (default 24)"), pInt("overdue_limit", 0, 1000000, "overdue officers listed (default 500)")),
