@@ -29,5 +29,7 @@ windowed AS (
 	FROM p ASOF LEFT JOIN deesc d ON d.officer_key = p.officer_key AND d.month <= p.month - to_months(CAST($window AS INTEGER))
 	WHERE $window <> 12
 )
-SELECT officer_key, month, month_index, round(hours, 6) AS hours, events, exposure
+-- Hours to six decimals, so sums that differ in their last bits fall in one cell: round(x * 1e6) / 1e6 is how
+-- DuckDB computes round(x, 6), without working out 10^6 again for every row (half the time of the query).
+SELECT officer_key, month, month_index, round(hours * 1000000) / 1000000 AS hours, events, exposure
 FROM windowed
