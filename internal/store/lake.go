@@ -367,7 +367,9 @@ func (s *Store) ReadLakeManifest(ctx context.Context, dir string) (LakeManifest,
 	want := viewNames()
 	var got []string
 	for _, t := range m.Tables {
-		if !slices.Contains(want, t.Name) {
+		// A retired summary an earlier deesc exported stays listed (its files
+		// are checked) but is not served.
+		if !slices.Contains(want, t.Name) && !slices.Contains(retiredTables, t.Name) {
 			return m, fmt.Errorf("%s: unknown table %q", loc, t.Name)
 		}
 		if slices.Contains(got, t.Name) {
@@ -533,8 +535,8 @@ func (s *Store) openLake(ctx context.Context) error {
 	}
 	have := map[string]bool{}
 	for _, t := range m.Tables {
-		if lacksAdded(t) {
-			continue // written by an earlier definition: computed below
+		if lacksAdded(t) || slices.Contains(retiredTables, t.Name) {
+			continue // written by an earlier definition (computed below), or retired
 		}
 		if err := exec(lakeView(dir, t)); err != nil {
 			return err

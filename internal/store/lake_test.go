@@ -315,7 +315,7 @@ func TestLake(t *testing.T) {
 	// A lake whose summaries lack a column added since (compliance_steps'
 	// until_idx, force_incident_months' incident_months) computes them from
 	// its own tables instead, with the same answers.
-	t.Run("older summary columns", func(t *testing.T) {
+	t.Run("older summary columns and a retired summary", func(t *testing.T) {
 		old := filepath.Join(t.TempDir(), "lake")
 		if err := copyTree(dir, old); err != nil {
 			t.Fatal(err)
@@ -344,6 +344,23 @@ func TestLake(t *testing.T) {
 		if dropped != 2 {
 			t.Fatalf("dropped %d columns from the manifest, want 2", dropped)
 		}
+		// An earlier deesc also exported recert_spans, since retired.
+		if err := os.MkdirAll(filepath.Join(old, "recert_spans"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		retired := filepath.Join(old, "recert_spans", "data_0.parquet")
+		if _, err := db.DB().ExecContext(ctx, fmt.Sprintf("COPY (SELECT 1 AS officer_key) TO '%s' (FORMAT parquet)", retired)); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(retired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		m["tables"] = append(m["tables"].([]any), map[string]any{"name": "recert_spans", "rows": 1,
+			"columns":        []any{map[string]any{"name": "officer_key", "type": "INTEGER"}},
+			"partition_keys": []any{},
+			"files":          []any{map[string]any{"path": "recert_spans/data_0.parquet", "bytes": len(b), "sha256": hex.EncodeToString(sum[:])}}})
 		raw, _ = json.Marshal(m)
 		if err := os.WriteFile(filepath.Join(old, store.LakeManifestName), raw, 0o644); err != nil {
 			t.Fatal(err)
