@@ -207,7 +207,7 @@ func (s *Store) requireCurrentForm(ctx context.Context) error {
 	}
 	var missing []string
 	for _, d := range derivedTables() {
-		stale, err := s.staleVersions(ctx, d)
+		stale, err := s.staleVersions(ctx, d, false)
 		if err != nil {
 			return err
 		}
@@ -231,10 +231,11 @@ type staleVersion struct {
 }
 
 // staleVersions returns the kept versions (with a panel) whose table d is
-// missing, stored with HUGEINT sums (which DuckDB scans tens of times slower
-// than BIGINT) or lacking a column d.added names.
-func (s *Store) staleVersions(ctx context.Context, d derived) ([]staleVersion, error) {
-	args := []any{d.name, d.name}
+// missing or lacks a column d.added names, and with slow also those where
+// it is stored with HUGEINT sums (same answers, but DuckDB scans them tens
+// of times slower than BIGINT).
+func (s *Store) staleVersions(ctx context.Context, d derived, slow bool) ([]staleVersion, error) {
+	args := []any{d.name, d.name, slow}
 	lacks := ""
 	for _, c := range d.added {
 		lacks += ` OR NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.column_name = ?)`
@@ -243,7 +244,7 @@ func (s *Store) staleVersions(ctx context.Context, d derived) ([]staleVersion, e
 	rows, err := s.db.QueryContext(ctx, `SELECT v.schema_name, v.is_current FROM dataset_versions v
 		WHERE v.kept AND EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = 'panel')
 		AND (NOT EXISTS (SELECT 1 FROM duckdb_tables() t WHERE t.schema_name = v.schema_name AND t.table_name = ?)
-			OR EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.data_type = 'HUGEINT')`+lacks+`)`,
+			OR EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.schema_name = v.schema_name AND c.table_name = ? AND c.data_type = 'HUGEINT' AND ?)`+lacks+`)`,
 		args...)
 	if err != nil {
 		return nil, err
@@ -304,7 +305,7 @@ func (s *Store) dropRetired(ctx context.Context, name string) error {
 // deesc keeps answering, and as fast.
 func (s *Store) addDerivedTables(ctx context.Context) error {
 	for _, d := range derivedTables() {
-		todo, err := s.staleVersions(ctx, d)
+		todo, err := s.staleVersions(ctx, d, true)
 		if err != nil {
 			return err
 		}
