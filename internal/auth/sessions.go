@@ -17,6 +17,10 @@ var ErrNoSession = errors.New("no such session")
 // for an API token in a log or a form.
 const sessionPrefix = "deesc_session_"
 
+// SessionsPerToken bounds the live sessions of one token: signing in once
+// more ends that token's oldest, so no holder can push others' sessions out.
+const SessionsPerToken = 20
+
 // Sessions are browser sign-ins: a sign-in with a token starts a session
 // whose own random secret goes in the browser's cookie, so the token itself
 // is never stored in the browser. A session ends when its holder signs out,
@@ -39,7 +43,8 @@ type session struct {
 }
 
 // NewSessions returns sessions that last ttl and identify their holder
-// through tokens; at most max are kept (the oldest go first).
+// through tokens; at most SessionsPerToken per token and max in all are
+// kept (the oldest go first).
 func NewSessions(tokens *Tokens, ttl time.Duration, max int) *Sessions {
 	return &Sessions{tokens: tokens, ttl: ttl, max: max, now: time.Now, byHash: map[string]session{}}
 }
@@ -60,8 +65,9 @@ func (s *Sessions) Start(ctx context.Context, token string) (secret string, id I
 	expires = now.Add(s.ttl)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.prune(now)
-	s.byHash[hashSecret(secret)] = session{token: hashSecret(token), expires: expires}
+	th := hashSecret(token)
+	s.prune(now, th)
+	s.byHash[hashSecret(secret)] = session{token: th, expires: expires}
 	return secret, id, expires, nil
 }
 
@@ -98,21 +104,32 @@ func (s *Sessions) End(secret string) {
 	s.mu.Unlock()
 }
 
-// prune drops expired sessions and, beyond max, those expiring first.
-// The caller holds mu.
-func (s *Sessions) prune(now time.Time) {
+// prune makes room for one more session of token: it drops expired
+// sessions, then token's own beyond SessionsPerToken − 1 and, beyond max − 1
+// in all, those expiring first. The caller holds mu.
+func (s *Sessions) prune(now time.Time, token string) {
+	mine := 0
 	for h, ss := range s.byHash {
-		if !now.Before(ss.expires) {
+		switch {
+		case !now.Before(ss.expires):
 			delete(s.byHash, h)
+		case ss.token == token:
+			mine++
 		}
 	}
-	for len(s.byHash) >= s.max && len(s.byHash) > 0 {
+	oldest := func(of func(session) bool) {
 		first := ""
 		for h, ss := range s.byHash {
-			if first == "" || ss.expires.Before(s.byHash[first].expires) {
+			if of(ss) && (first == "" || ss.expires.Before(s.byHash[first].expires)) {
 				first = h
 			}
 		}
 		delete(s.byHash, first)
+	}
+	for ; mine >= SessionsPerToken; mine-- {
+		oldest(func(ss session) bool { return ss.token == token })
+	}
+	for len(s.byHash) >= s.max && len(s.byHash) > 0 {
+		oldest(func(session) bool { return true })
 	}
 }

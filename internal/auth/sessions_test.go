@@ -20,7 +20,7 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	ss := NewSessions(toks, time.Hour, 3)
+	ss := NewSessions(toks, time.Hour, 100)
 	ss.now = func() time.Time { return now }
 
 	if _, _, _, err := ss.Start(ctx, "deesc_not-a-token"); !errors.Is(err, ErrNoToken) {
@@ -75,29 +75,53 @@ func TestSessions(t *testing.T) {
 		t.Errorf("after revoking the token: %v, want ErrNoSession", err)
 	}
 
-	// Bound: the fourth sign-in ends the one expiring first.
+	// Bounds: one token's sign-ins end only its own oldest sessions, so a
+	// holder cannot sign others out; past the bound in all, the oldest go.
+	admin, err := toks.Add(ctx, "root", Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminSession, _, _, err := ss.Start(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
 	other, err := toks.Add(ctx, "bo", Auditor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var started []string
-	for i := range 4 {
-		now = now.Add(time.Minute)
+	for range SessionsPerToken + 5 {
+		now = now.Add(time.Second)
 		s, _, _, err := ss.Start(ctx, other)
 		if err != nil {
 			t.Fatal(err)
 		}
 		started = append(started, s)
-		if n := len(ss.byHash); n > 3 {
-			t.Fatalf("after sign-in %d: %d sessions kept, bound 3", i+1, n)
+	}
+	if _, err := ss.Lookup(ctx, adminSession); err != nil {
+		t.Errorf("another token's sign-ins ended the admin's session: %v", err)
+	}
+	for i, s := range started {
+		_, err := ss.Lookup(ctx, s)
+		if live := i >= 5; live != (err == nil) {
+			t.Errorf("sign-in %d of %d by one token: live %v, error %v", i+1, len(started), live, err)
 		}
 	}
-	if _, err := ss.Lookup(ctx, started[0]); !errors.Is(err, ErrNoSession) {
-		t.Errorf("the oldest session beyond the bound: %v, want ErrNoSession", err)
-	}
-	for _, s := range started[1:] {
-		if _, err := ss.Lookup(ctx, s); err != nil {
-			t.Errorf("a recent session: %v", err)
+	small := NewSessions(toks, time.Hour, 3)
+	small.now = ss.now
+	var all []string
+	for _, tok := range []string{admin, other, admin, other} {
+		now = now.Add(time.Second)
+		s, _, _, err := small.Start(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
 		}
+		all = append(all, s)
+		if n := len(small.byHash); n > 3 {
+			t.Fatalf("%d sessions kept, bound 3", n)
+		}
+	}
+	if _, err := small.Lookup(ctx, all[0]); !errors.Is(err, ErrNoSession) {
+		t.Errorf("the oldest session beyond the bound in all: %v, want ErrNoSession", err)
 	}
 }

@@ -114,6 +114,11 @@ func (s *Server) sessionPost(c *fiber.Ctx) error {
 	if !s.opt.Auth {
 		return c.JSON(sessionBody{User: demoIdentity.Name, Role: demoIdentity.Role, Demo: true})
 	}
+	// Signing in again ends the session the browser had, so no secret it
+	// dropped stays live.
+	if old := c.Cookies(sessionCookie); old != "" {
+		s.sessions.End(old)
+	}
 	secret, id, expires, err := s.sessions.Start(c.UserContext(), strings.TrimSpace(in.Token))
 	if errors.Is(err, auth.ErrNoToken) {
 		return fiber.NewError(fiber.StatusUnauthorized, "unknown or revoked token")

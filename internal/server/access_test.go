@@ -276,10 +276,13 @@ func TestSessionCookie(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	signIn := func(token string) string {
+	signIn := func(token, cookie string) string {
 		t.Helper()
 		req := httptest.NewRequest("POST", "/api/session", strings.NewReader(`{"token": "`+token+`"}`))
 		req.Header.Set("Content-Type", "application/json")
+		if cookie != "" {
+			req.Header.Set("Cookie", sessionCookie+"="+cookie)
+		}
 		resp, err := app.Test(req, -1)
 		if err != nil {
 			t.Fatal(err)
@@ -307,7 +310,7 @@ func TestSessionCookie(t *testing.T) {
 		return ""
 	}
 	token := secrets[auth.Leadership]
-	cookie := signIn(token)
+	cookie := signIn(token, "")
 	if got := withCookie("GET", "/api/session", cookie); got != 200 {
 		t.Errorf("GET /api/session with the cookie: %d", got)
 	}
@@ -323,7 +326,15 @@ func TestSessionCookie(t *testing.T) {
 	if got := withCookie("GET", "/api/session", cookie); got != 401 {
 		t.Errorf("the cookie after signing out: %d, want 401", got)
 	}
-	cookie = signIn(token)
+	cookie = signIn(token, "")
+	again := signIn(token, cookie)
+	if got := withCookie("GET", "/api/session", cookie); got != 401 {
+		t.Errorf("the first cookie after signing in again with it: %d, want 401", got)
+	}
+	cookie = again
+	if got := withCookie("GET", "/api/session", cookie); got != 200 {
+		t.Errorf("the new cookie: %d", got)
+	}
 	if status, body := call(t, app, "DELETE", "/api/tokens/user-leadership", secrets[auth.Admin]); status != 204 {
 		t.Fatalf("revoking: %d %s", status, body)
 	}
