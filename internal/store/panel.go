@@ -200,31 +200,35 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 		unmatched = append(unmatched, fmt.Sprintf("CAST(coalesce(sum(%s), 0) AS BIGINT) AS outside_%s", c, c))
 	}
 	// Hours up to and including each month, and in the trailing twelve, as
-	// running sums over the officer's panel months interleaved with the
-	// months they trained (training months sort before the panel month they
-	// share, so a month's own training counts): one sort instead of two
-	// as-of joins.
+	// running sums over one row per officer and month: the panel's months
+	// with their own month's training, and the months the officer trained
+	// outside the panel (before hire, in a gap, after the window). The rows
+	// are unique per officer and month, so both frames share one ordering:
+	// one sort, and the panel's columns ride through it instead of being
+	// joined back.
 	r.panelSelect = fmt.Sprintf(`WITH u AS (
-			SELECT k, m, TRUE AS is_panel, 0 AS h_deesc, 0 AS h_uof, 0 AS h_all FROM pbase
+			SELECT b.k, b.m, b.month, b.calls, b.reported, TRUE AS is_panel,
+				coalesce(t.h_deesc, 0) AS h_deesc, coalesce(t.h_uof, 0) AS h_uof, coalesce(t.h_all, 0) AS h_all
+			FROM pbase b LEFT JOIN ptrain t ON t.k = b.k AND t.m = b.m
 			UNION ALL
-			SELECT k, m, FALSE, h_deesc, h_uof, h_all FROM ptrain
+			SELECT t.k, t.m, NULL, NULL, NULL, FALSE, t.h_deesc, t.h_uof, t.h_all
+			FROM ptrain t ANTI JOIN pbase b ON b.k = t.k AND b.m = t.m
 		), t AS (
-			SELECT k, m, is_panel,
+			SELECT k, m, month, calls, reported, is_panel,
 				sum(h_deesc) OVER cum AS c_deesc, sum(h_uof) OVER cum AS c_uof, sum(h_all) OVER cum AS c_all,
 				sum(h_deesc) OVER y12 AS y_deesc, sum(h_uof) OVER y12 AS y_uof, sum(h_all) OVER y12 AS y_all
 			FROM u
-			WINDOW cum AS (PARTITION BY k ORDER BY m, is_panel ROWS UNBOUNDED PRECEDING),
+			WINDOW cum AS (PARTITION BY k ORDER BY m ROWS UNBOUNDED PRECEDING),
 				y12 AS (PARTITION BY k ORDER BY m RANGE BETWEEN 11 PRECEDING AND CURRENT ROW)
 			QUALIFY is_panel
 		)
-		SELECT b.k AS officer_key, b.month, k.unit_key, k.division_key,
-			CAST(1.0 / 12 AS DOUBLE) AS exposure, b.calls, b.reported,
+		SELECT t.k AS officer_key, t.month, k.unit_key, k.division_key,
+			CAST(1.0 / 12 AS DOUBLE) AS exposure, t.calls, t.reported,
 			%[1]s,
 			%[2]s
-		FROM pbase b
-		JOIN pofficer_keys k ON k.officer_key = b.k
-		JOIN t ON t.k = b.k AND t.m = b.m
-		LEFT JOIN pevents e ON e.k = b.k AND e.m = b.m`, strings.Join(sel, ",\n\t\t\t"), strings.Join(countSel, ", "))
+		FROM t
+		JOIN pofficer_keys k ON k.officer_key = t.k
+		LEFT JOIN pevents e ON e.k = t.k AND e.m = t.m`, strings.Join(sel, ",\n\t\t\t"), strings.Join(countSel, ", "))
 	r.temp("pofficer_courses")
 	if err := run("courses", `CREATE OR REPLACE TEMP TABLE pofficer_courses AS
 		SELECT officer_id, course_id, min(completed_on) AS first_completed, CAST(date_trunc('month', min(completed_on)) AS DATE) AS first_month,
