@@ -24,9 +24,20 @@ type rowProblem struct {
 	resolved bool
 }
 
+// The date bounds as DATE values, from the parameters dateArgs binds.
+const (
+	todaySQL     = "CAST($today AS DATE)"
+	thisMonthSQL = "CAST(date_trunc('month', CAST($today AS DATE)) AS DATE)"
+	earliestSQL  = "CAST($earliest AS DATE)"
+)
+
 // pending holds SQL-found problems until their row ids are turned into lines.
 type pendingProblems []rowProblem
 
+// dateArgs binds $today and $earliest (as timestamps: the driver's type for
+// a time.Time). Compare dates with todaySQL, thisMonthSQL and earliestSQL:
+// a DATE column compared with a TIMESTAMP parameter is cast row by row,
+// which made reading a file of ten million rows half again as slow.
 func (r *importRun) dateArgs() []any {
 	today := r.opt.Now.UTC().Truncate(24 * 60 * 60 * 1e9)
 	return []any{sql.Named("today", today), sql.Named("earliest", contract.Earliest)}
@@ -121,9 +132,9 @@ func problemFlag(c contract.Column) string {
 	conds = append(conds, fmt.Sprintf("(NOT b_%s AND %s IS NULL)", c.Name, c.Name))
 	switch c.Kind {
 	case contract.Date, contract.Timestamp:
-		conds = append(conds, fmt.Sprintf("%s > $today OR %s < $earliest", c.Name, c.Name))
+		conds = append(conds, fmt.Sprintf("%s > %s OR %s < %s", c.Name, todaySQL, c.Name, earliestSQL))
 	case contract.Month:
-		conds = append(conds, fmt.Sprintf("%s > date_trunc('month', $today) OR %s < $earliest", c.Name, c.Name))
+		conds = append(conds, fmt.Sprintf("%s > %s OR %s < %s", c.Name, thisMonthSQL, c.Name, earliestSQL))
 	case contract.Int, contract.Number:
 		if c.HasRange {
 			lo := ">="
