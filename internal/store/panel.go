@@ -50,9 +50,11 @@ func normalized(cats []string) []string {
 //     (de-escalation, use-of-force and all categories), and the month's
 //     outcome counts;
 //   - officer_keys, units, divisions: the integer keys and their names;
-//   - training_hours: hours and cumulative hours per officer, category and
-//     month of completion (any month's value is the latest at or before it);
-//   - officer_courses: each officer's first completion of each course;
+//   - training_hours (computed by writePanel from the stored training):
+//     hours and cumulative hours per officer, category and month of
+//     completion (any month's value is the latest at or before it);
+//   - officer_courses (likewise): each officer's first completion of each
+//     course;
 //   - panel_info: the window, the category configuration used, and the
 //     events that fell outside any officer-month of service.
 //
@@ -171,13 +173,6 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 	// category), and the configured classes' cumulative hours per officer,
 	// which the panel looks up as of each month and twelve months before.
 	norm := "replace(replace(lower(c.category), '_', '-'), ' ', '-')"
-	r.temp("ptraining_hours")
-	if err := run("training hours", `CREATE OR REPLACE TEMP TABLE ptraining_hours AS
-		SELECT officer_id, month, category, hours, sum(hours) OVER (PARTITION BY officer_id, category ORDER BY month) AS hours_cum FROM (
-			SELECT t.officer_id, CAST(date_trunc('month', t.completed_on) AS DATE) AS month, c.category, sum(t.hours) AS hours
-			FROM eff_training t JOIN eff_courses c ON c.course_id = t.course_id GROUP BY ALL)`); err != nil {
-		return err
-	}
 	r.temp("ptrain")
 	if err := run("training", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ptrain AS
 		SELECT k.officer_key AS k, %[2]s AS m,
@@ -229,13 +224,6 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 		FROM t
 		JOIN pofficer_keys k ON k.officer_key = t.k
 		LEFT JOIN pevents e ON e.k = t.k AND e.m = t.m`, strings.Join(sel, ",\n\t\t\t"), strings.Join(countSel, ", "))
-	r.temp("pofficer_courses")
-	if err := run("courses", `CREATE OR REPLACE TEMP TABLE pofficer_courses AS
-		SELECT officer_id, course_id, min(completed_on) AS first_completed, CAST(date_trunc('month', min(completed_on)) AS DATE) AS first_month,
-			max(completed_on) AS last_completed, count(*) AS completions
-		FROM eff_training GROUP BY ALL`); err != nil {
-		return err
-	}
 	r.temp("ppanel_info")
 	return run("info", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ppanel_info AS
 		SELECT w.start_month, w.end_month, w.force_first, w.force_last, w.complaints_first, w.complaints_last,
@@ -249,13 +237,30 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 // inside the import transaction.
 func (r *importRun) writePanel(ctx context.Context) error {
 	for _, t := range [][2]string{{"divisions", "pdivisions"}, {"units", "punits"}, {"officer_keys", "pofficer_keys"},
-		{"training_hours", "ptraining_hours"}, {"officer_courses", "pofficer_courses"}, {"panel_info", "ppanel_info"}} {
+		{"panel_info", "ppanel_info"}} {
 		r.progress("writing", t[0], 0)
 		if err := r.exec(ctx, fmt.Sprintf("CREATE TABLE %s.%s AS SELECT * FROM %s", r.schema, t[0], t[1])); err != nil {
 			return fmt.Errorf("writing %s: %w", t[0], err)
 		}
 		if t[1] != "pofficer_keys" { // the panel still reads the keys
 			_, _ = r.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t[1])
+		}
+	}
+	// Computed straight into storage from the stored training: a temporary
+	// copy first would only add a copy.
+	for _, t := range []struct{ name, stmt string }{
+		{"training_hours", `CREATE TABLE %[1]s.training_hours AS
+			SELECT officer_id, month, category, hours, sum(hours) OVER (PARTITION BY officer_id, category ORDER BY month) AS hours_cum FROM (
+				SELECT t.officer_id, CAST(date_trunc('month', t.completed_on) AS DATE) AS month, c.category, sum(t.hours) AS hours
+				FROM %[1]s.training t JOIN %[1]s.courses c ON c.course_id = t.course_id GROUP BY ALL)`},
+		{"officer_courses", `CREATE TABLE %[1]s.officer_courses AS
+			SELECT officer_id, course_id, min(completed_on) AS first_completed, CAST(date_trunc('month', min(completed_on)) AS DATE) AS first_month,
+				max(completed_on) AS last_completed, count(*) AS completions
+			FROM %[1]s.training GROUP BY ALL`},
+	} {
+		r.progress("writing", t.name, 0)
+		if err := r.exec(ctx, fmt.Sprintf(t.stmt, r.schema)); err != nil {
+			return fmt.Errorf("writing %s: %w", t.name, err)
 		}
 	}
 	// The panel itself, the widest table, is computed straight into storage
