@@ -324,12 +324,15 @@ func (r *importRun) sourceSelect(ctx context.Context, src *source) (string, []an
 			compression = "gzip"
 		}
 		// A second read (to explain problems) replaces the first's rejects.
+		// The reader's buffer is as small as the longest line allows (by
+		// default it is several times that): DuckDB reads one buffer per thread,
+		// so a file of a few tens of megabytes is read on every core.
 		rej := r.temp(fmt.Sprintf("rej_%s_%d", f.Name, src.index))
 		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, src.index))
 		from = fmt.Sprintf(`read_csv($path, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
 			auto_detect = false, strict_mode = true, null_padding = false, compression = '%s',
-			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = 10000000)`,
-			strings.Join(defs, ", "), compression, rej, rejScan)
+			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = %[5]d, buffer_size = %[5]d)`,
+			strings.Join(defs, ", "), compression, rej, rejScan, maxLineBytes)
 	}
 	var exprs []string
 	for _, c := range f.Columns {
@@ -376,6 +379,10 @@ func (r *importRun) parquetTypes(ctx context.Context, path string) (map[string]s
 	}
 	return out, rows.Err()
 }
+
+// maxLineBytes is the longest CSV record the importer reads (DuckDB's
+// max_line_size, and its buffer size).
+const maxLineBytes = 10_000_000
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

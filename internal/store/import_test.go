@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestImportMinimal(t *testing.T) {
@@ -139,5 +140,59 @@ func TestImportRejectsBadInput(t *testing.T) {
 				t.Errorf("database changed by a refused import:\nbefore %s\nafter  %s", before, after)
 			}
 		})
+	}
+}
+
+// TestImportAcrossReaderBuffers: a training file several times the CSV
+// reader's buffer (maxLineBytes), with a record of most of a buffer's length
+// straddling the first boundary, is read whole and in order — every row,
+// the long value intact — and a bad value after it is named on its own line.
+func TestImportAcrossReaderBuffers(t *testing.T) {
+	var officers, training strings.Builder
+	officers.WriteString(officersHdr)
+	for o := range 300 {
+		fmt.Fprintf(&officers, "%04d,North 1,North,constable,1990-01-01,,F\n", o)
+	}
+	training.WriteString(trainingHdr)
+	day := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows, line := 0, 1
+	row := func(delivery string) {
+		fmt.Fprintf(&training, "%04d,ICAT,%s,1.5,%s\n", rows%300, day.AddDate(0, 0, rows/300).Format(time.DateOnly), delivery)
+		rows++
+		line++
+	}
+	for training.Len() < maxLineBytes/2 {
+		row("in-person")
+	}
+	long := strings.Repeat("x", maxLineBytes*4/5)
+	row(long)
+	longLine := line
+	for training.Len() < 5*maxLineBytes/2 {
+		row("online")
+	}
+	files := with(map[string]string{"officers.csv": officers.String(), "training.csv": training.String()})
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, files)); err != nil {
+		t.Fatal(err)
+	}
+	var n, longest, online int
+	if err := s.db.QueryRow(`SELECT count(*), max(length(delivery)), count(*) FILTER (WHERE delivery = 'online') FROM training`).Scan(&n, &longest, &online); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows || longest != len(long) || online != rows-(longLine-1) {
+		t.Fatalf("read %d rows (want %d), longest delivery %d bytes (want %d), %d after it (want %d)", n, rows, longest, len(long), online, rows-(longLine-1))
+	}
+
+	// The same file with a bad date well after the long record.
+	bad := strings.Replace(training.String(), ",online\n", ",online\n0001,ICAT,2020-02-30,1.5,online\n", 1)
+	badLine := longLine + 2
+	files["training.csv"] = bad
+	_, err := importDir(t, openTest(t), writeFiles(t, files))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if p := ve.Problems[0]; p.File != "training.csv" || p.Line != badLine || p.Column != "completed_on" {
+		t.Fatalf("problem = %+v, want training.csv line %d completed_on", p, badLine)
 	}
 }
