@@ -292,3 +292,34 @@ func TestReadOnlyOlderDatabase(t *testing.T) {
 		t.Errorf("reading read-only: %v", err)
 	}
 }
+
+// TestPanelUnitsSumThePanel: panel_units (counts summed over the
+// officer-months with any event only) equals the panel summed per unit and
+// month column by column, on a demo dataset with unit-months without events
+// and events in months whose calls are unknown.
+func TestPanelUnitsSumThePanel(t *testing.T) {
+	s := openTest(t)
+	if _, err := importDir(t, s, demoDir(t, 300, 4)); err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range panelCounts {
+		cols = append(cols, fmt.Sprintf("CAST(sum(%[1]s) AS BIGINT) AS %[1]s, CAST(coalesce(sum(%[1]s) FILTER (WHERE calls IS NOT NULL), 0) AS BIGINT) AS %[1]s_wc", c))
+	}
+	reference := fmt.Sprintf(`SELECT unit_key, month, count(*) AS officer_months, CAST(sum(calls) AS BIGINT) AS calls, %s
+		FROM panel GROUP BY unit_key, month`, strings.Join(cols, ", "))
+	var groups, quiet, unknownCalls, differ int
+	if err := s.DB().QueryRow(fmt.Sprintf(`WITH r AS (%s) SELECT
+		(SELECT count(*) FROM r), (SELECT count(*) FROM r WHERE n_force + n_complaints + n_injuries + n_commendations = 0),
+		(SELECT count(*) FROM r WHERE n_force > n_force_wc),
+		(SELECT count(*) FROM (SELECT * FROM r EXCEPT ALL SELECT * FROM panel_units UNION ALL (SELECT * FROM panel_units EXCEPT ALL SELECT * FROM r)))`,
+		reference)).Scan(&groups, &quiet, &unknownCalls, &differ); err != nil {
+		t.Fatal(err)
+	}
+	if groups == 0 || quiet == 0 || unknownCalls == 0 {
+		t.Fatalf("the dataset lacks a case: %d unit-months, %d without events, %d with force in months of unknown calls", groups, quiet, unknownCalls)
+	}
+	if differ != 0 {
+		t.Fatalf("%d of %d unit-months of panel_units differ from the panel's sums", differ, groups)
+	}
+}
