@@ -377,26 +377,25 @@ ORDER BY to_day, officer_key`, schema)
 // those of the step with idx <= it < until_idx, until_idx blank for the
 // last). Each status span counts its officer as applicable on the
 // month-ends from from_day to to_day and as current on those to the day
-// its completion expires: +1/-1 steps at the first and after the last,
-// summed once at import.
+// its completion expires: +1 steps at the first, -1 after the last of each
+// (three rows per span), summed once at import.
 func complianceSteps(schema string) string {
 	return fmt.Sprintf(`CREATE TABLE %[1]s.compliance_steps AS
 WITH spans AS (
-	SELECT course_id, unit_key, from_day AS lo, to_day AS hi, 1 AS applicable, 0 AS current FROM %[1]s.status_spans
-	UNION ALL
-	SELECT course_id, unit_key, from_day, least(to_day, expires_on), 0, 1 FROM %[1]s.status_spans
-),
--- The month-ends a span contains: from its own month's end to the last month-end on or before hi.
-idx AS (
-	SELECT course_id, unit_key, applicable, current,
-		year(lo) * 12 + month(lo) - 1 AS a,
-		year(hi) * 12 + month(hi) - 1 - CASE WHEN hi = last_day(hi) THEN 0 ELSE 1 END AS b
-	FROM spans WHERE lo <= hi
+	-- The month-ends a span contains (a..b) and those on which its completion is still current (a..c):
+	-- from its own month's end to the last month-end on or before to_day, or on or before the day it expires.
+	SELECT course_id, unit_key, year(from_day) * 12 + month(from_day) - 1 AS a,
+		year(to_day) * 12 + month(to_day) - 1 - CASE WHEN to_day = last_day(to_day) THEN 0 ELSE 1 END AS b,
+		year(least(to_day, expires_on)) * 12 + month(least(to_day, expires_on)) - 1
+			- CASE WHEN least(to_day, expires_on) = last_day(least(to_day, expires_on)) THEN 0 ELSE 1 END AS c
+	FROM %[1]s.status_spans
 ),
 deltas AS (
-	SELECT course_id, unit_key, a AS idx, applicable AS d_app, current AS d_cur FROM idx WHERE a <= b
+	SELECT course_id, unit_key, a AS idx, 1 AS d_app, CASE WHEN a <= c THEN 1 ELSE 0 END AS d_cur FROM spans WHERE a <= b
 	UNION ALL
-	SELECT course_id, unit_key, b + 1, -applicable, -current FROM idx WHERE a <= b
+	SELECT course_id, unit_key, b + 1, -1, 0 FROM spans WHERE a <= b
+	UNION ALL
+	SELECT course_id, unit_key, c + 1, 0, -1 FROM spans WHERE a <= c
 ),
 steps AS (SELECT course_id, unit_key, idx, sum(d_app) AS d_app, sum(d_cur) AS d_cur FROM deltas GROUP BY ALL
 	HAVING sum(d_app) <> 0 OR sum(d_cur) <> 0)
