@@ -110,8 +110,8 @@ func TestRun(t *testing.T) {
 	if !imp.Child || imp.Wall <= 0 || imp.PeakRSS < 10<<20 || imp.PeakRSS > 16<<30 {
 		t.Errorf("import: child %v, wall %v, peak RSS %d", imp.Child, imp.Wall, imp.PeakRSS)
 	}
-	if len(imp.Phases) != 7 {
-		t.Errorf("import phases = %+v, want 7", imp.Phases)
+	if len(imp.Phases) != 8 {
+		t.Errorf("import phases = %+v, want 8", imp.Phases)
 	}
 	var sum float64
 	for _, p := range imp.Phases {
@@ -276,14 +276,16 @@ time=2026-01-01 level=INFO msg="something else"
 [ 15.0s] writing divisions
 [ 15.2s] writing training_hours
 [ 16.0s] writing panel
+[ 24.0s] writing panel_units
+[ 24.5s] writing status_spans
 [ 29.0s] committing
 [ 30.5s] done
 `
 
 func TestPhases(t *testing.T) {
 	ev := parseProgress(progressText)
-	if len(ev) != 13 {
-		t.Fatalf("%d events, want 13: %+v", len(ev), ev)
+	if len(ev) != 15 {
+		t.Fatalf("%d events, want 15: %+v", len(ev), ev)
 	}
 	if ev[1] != (event{400 * time.Millisecond, "reading", "officers.csv"}) || ev[8] != (event{15 * time.Second, "writing", "divisions"}) {
 		t.Errorf("events 1 and 8: %+v %+v", ev[1], ev[8])
@@ -292,8 +294,8 @@ func TestPhases(t *testing.T) {
 	imp.summarise(ev)
 	want := []Phase{
 		{"read and type the files", 7}, {"checks across rows and files", 1.5}, {"panel inputs (keys, events, training hours)", 4},
-		{"write the contract tables", 2.5}, {"write the panel's companions (keys, hours, courses)", 1}, {"write the panel", 13},
-		{"commit and checkpoint", 1.5},
+		{"write the contract tables", 2.5}, {"write the panel's companions (keys, hours, courses)", 1}, {"write the panel", 8},
+		{"write the dashboards' summaries (per unit and month, incidents, status spans, …)", 5}, {"commit and checkpoint", 1.5},
 	}
 	if len(imp.Phases) != len(want) {
 		t.Fatalf("phases = %+v", imp.Phases)
@@ -303,14 +305,14 @@ func TestPhases(t *testing.T) {
 			t.Errorf("phase %d = %+v, want %+v", i, imp.Phases[i], want[i])
 		}
 	}
-	// The panel: inputs 4 s + companions 1 s + the panel 13 s.
-	if math.Abs(imp.Panel.Seconds()-18) > 1e-9 || imp.Total != 30500*time.Millisecond {
-		t.Errorf("panel %v, total %v; want 18s and 30.5s", imp.Panel, imp.Total)
+	// The panel: inputs 4 s + companions 1 s + the panel 8 s.
+	if math.Abs(imp.Panel.Seconds()-13) > 1e-9 || imp.Total != 30500*time.Millisecond {
+		t.Errorf("panel %v, total %v; want 13s and 30.5s", imp.Panel, imp.Total)
 	}
 	// A failed import has no "done": the phases up to the last mark only.
 	var cut Import
 	cut.summarise(parseProgress(progressText[:strings.Index(progressText, "[ 29.0s]")]))
-	if len(cut.Phases) != 5 || cut.Total != 0 {
+	if len(cut.Phases) != 6 || cut.Total != 0 {
 		t.Errorf("cut short: %+v", cut)
 	}
 }

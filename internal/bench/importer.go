@@ -153,6 +153,8 @@ func (imp *Import) summarise(events []event) {
 		{"write the contract tables", "writing", ""},
 		{"write the panel's companions (keys, hours, courses)", "writing", "divisions"},
 		{"write the panel", "writing", "panel"},
+		// The first of the summaries written after the panel (store's derivedTables).
+		{"write the dashboards' summaries (per unit and month, incidents, status spans, …)", "writing", "panel_units"},
 		{"commit and checkpoint", "committing", ""},
 		{"", "done", ""},
 	}
