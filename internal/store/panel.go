@@ -169,9 +169,9 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 		return err
 	}
 
-	// Training hours: per category at each month of completion (for any
-	// category), and the configured classes' cumulative hours per officer,
-	// which the panel looks up as of each month and twelve months before.
+	// Training hours per officer and month of completion, in the configured
+	// classes and in all, which the panel sums up to each month and over the
+	// twelve before.
 	norm := "replace(replace(lower(c.category), '_', '-'), ' ', '-')"
 	r.temp("ptrain")
 	if err := run("training", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE ptrain AS
