@@ -132,3 +132,56 @@ func TestImportDropsOrphanSchema(t *testing.T) {
 		t.Errorf("officers %d %v", n, err)
 	}
 }
+
+// TestPanelHoursAroundGaps works out by hand the cumulative and trailing
+// 12-month hours of an officer whose activity has a gap, who trained long
+// before the panel starts, in the gap, twice in one panel month, in the last
+// month and after the panel ends.
+func TestPanelHoursAroundGaps(t *testing.T) {
+	files := minimal()
+	files["activity.csv"] = "officer_id,month,calls_for_service\n" +
+		"0001,2023-01,5\n0001,2023-02,5\n0001,2023-03,5\n" + // a gap: no April, May or June
+		"0001,2023-07,5\n0001,2023-08,5\n0001,2023-09,5\n0001,2023-10,5\n0001,2023-11,5\n0001,2023-12,5\n" +
+		"0001,2024-01,5\n0001,2024-02,5\n0001,2024-03,5\n"
+	files["training.csv"] = trainingHdr +
+		"0001,ICAT,2021-06-15,16,\n" + // de-escalation, long before
+		"0001,IMIM,2022-03-10,8,\n" + // use of force, in the 12 months to 2023-01 and 2023-02 only
+		"0001,IMIM,2023-05-20,4,\n" + // in the gap
+		"0001,ICAT,2023-07-05,2,\n0001,IMIM,2023-07-20,3,\n" + // twice in July
+		"0001,ICAT,2024-03-31,1,\n" + // the last panel month
+		"0001,ICAT,2024-05-02,5,\n" // after the panel
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, files)); err != nil {
+		t.Fatal(err)
+	}
+	type hours struct{ deescCum, deesc12, uofCum, uof12, allCum, all12 float64 }
+	want := map[string]hours{
+		"2023-01": {16, 0, 8, 8, 24, 8},
+		"2023-02": {16, 0, 8, 8, 24, 8},
+		"2023-03": {16, 0, 8, 0, 24, 0},
+		"2023-07": {18, 2, 15, 7, 33, 9},
+		"2023-12": {18, 2, 15, 7, 33, 9},
+		"2024-03": {19, 3, 15, 7, 34, 10},
+	}
+	rows, err := s.DB().Query(`SELECT strftime(month, '%Y-%m'), deesc_hours_cum, deesc_hours_12m, uof_hours_cum, uof_hours_12m,
+		all_hours_cum, all_hours_12m FROM panel JOIN officer_keys USING (officer_key) WHERE officer_id = '0001' ORDER BY month`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var months []string
+	for rows.Next() {
+		var m string
+		var h hours
+		if err := rows.Scan(&m, &h.deescCum, &h.deesc12, &h.uofCum, &h.uof12, &h.allCum, &h.all12); err != nil {
+			t.Fatal(err)
+		}
+		months = append(months, m)
+		if w, ok := want[m]; ok && h != w {
+			t.Errorf("%s: hours %+v, want %+v", m, h, w)
+		}
+	}
+	if len(months) != 12 || months[3] != "2023-07" {
+		t.Errorf("panel months %v, want the activity file's 12", months)
+	}
+}
