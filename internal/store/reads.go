@@ -29,7 +29,11 @@ func readText[T any](ctx context.Context, s *Store, name, text string, args []an
 	if err := s.requireDataset(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, text, args...)
+	st, err := s.prepared(ctx, text)
+	if err != nil {
+		return nil, fmt.Errorf("store.%s: %w", name, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store.%s: %w", name, err)
 	}

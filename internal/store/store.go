@@ -52,6 +52,31 @@ type Store struct {
 	switches atomic.Int64
 	current  atomic.Value // currentVersion, for CurrentVersionNumber
 	names    atomic.Value // cachedNames, for Names
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // the dashboards' reads, prepared once (see prepared)
+}
+
+// prepared returns the statement for a read's SQL, preparing it on first
+// use: parsing and planning is ~0.7 ms of a 15 ms read. DuckDB binds a
+// prepared statement again when the catalogue has changed since, so one
+// prepared before an import reads the new dataset's tables after it. The
+// texts are the catalogue's (a fixed set); it fails as PrepareContext does.
+func (s *Store) prepared(ctx context.Context, text string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[text]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[text] = st
+	return st, nil
 }
 
 // Generation returns a number that changes whenever the current dataset
@@ -134,6 +159,12 @@ func (s *Store) Path() string { return s.path }
 
 // Close checkpoints and closes the database.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if !s.opt.ReadOnly {
 		// A checkpoint folds the write-ahead log into the file so the next
 		// start does not replay it; failure here is not fatal to the data.
