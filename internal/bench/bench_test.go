@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -395,5 +396,36 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (Options{Officers: 100, Years: 2}).Validate(); err != nil {
 		t.Errorf("Validate of valid options: %v", err)
+	}
+}
+
+// TestTakeTurns: each way is timed n times, in rounds whose first call
+// rotates, so that neither side of a ratio is always measured first; an
+// error stops the rounds and keeps the samples so far.
+func TestTakeTurns(t *testing.T) {
+	var order []string
+	var a, b, c Timing
+	way := func(name string, d time.Duration) func() (time.Duration, error) {
+		return func() (time.Duration, error) { order = append(order, name); return d, nil }
+	}
+	if err := takeTurns(3, []timed{{&a, way("a", 1)}, {&b, way("b", 2)}, {&c, way("c", 3)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, ""); got != "abcbcacab" {
+		t.Errorf("order %s, want abcbcacab", got)
+	}
+	if a.N != 3 || a.P50 != 1 || b.N != 3 || b.P50 != 2 || c.N != 3 || c.Max != 3 {
+		t.Errorf("timings %+v %+v %+v", a, b, c)
+	}
+	calls := 0
+	failing := func() (time.Duration, error) {
+		if calls++; calls == 2 {
+			return 0, errors.New("refused")
+		}
+		return 5, nil
+	}
+	var ok, bad Timing
+	if err := takeTurns(3, []timed{{&ok, way("x", 4)}, {&bad, failing}}); err == nil || ok.N != 1 || bad.N != 1 {
+		t.Errorf("after an error: %v, %+v, %+v", err, ok, bad)
 	}
 }

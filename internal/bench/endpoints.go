@@ -263,10 +263,6 @@ func measureEndpoints(ctx context.Context, st *store.Store, srv *servers, eps []
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var err error
-		if r.Raw, err = repeat(opt.Runs, func() (time.Duration, error) { return runRaw(ctx, st, ep) }); err != nil {
-			r.Err = "raw queries: " + err.Error()
-		}
 		call := func(do func() (answer, error), wantCache string, hits *int) func() (time.Duration, error) {
 			return func() (time.Duration, error) {
 				a, err := do()
@@ -285,28 +281,29 @@ func measureEndpoints(ctx context.Context, st *store.Store, srv *servers, eps []
 				return a.took, nil
 			}
 		}
-		modes := []struct {
-			t   *Timing
-			do  func() (answer, error)
-			pre bool // prime the cache first
-		}{
-			{&r.InProcess, func() (answer, error) { return inProcess(srv.uncached, ep.path) }, false},
-			{&r.HTTP, func() (answer, error) { return overHTTP(ctx, srv.client, srv.uncachedURL, ep.path) }, false},
-			{&r.WarmInProcess, func() (answer, error) { return inProcess(srv.cached, ep.path) }, true},
-			{&r.WarmHTTP, func() (answer, error) { return overHTTP(ctx, srv.client, srv.cachedURL, ep.path) }, true},
+		// The raw queries and the computed calls take turns, as do the two
+		// warm modes, so that a machine whose speed drifts (a shared VM)
+		// slows both sides of a ratio alike.
+		computed := []timed{
+			{&r.Raw, func() (time.Duration, error) { return runRaw(ctx, st, ep) }},
+			{&r.InProcess, call(func() (answer, error) { return inProcess(srv.uncached, ep.path) }, "", nil)},
+			{&r.HTTP, call(func() (answer, error) { return overHTTP(ctx, srv.client, srv.uncachedURL, ep.path) }, "", nil)},
 		}
-		for _, m := range modes {
-			want := ""
-			if m.pre {
-				want = "hit"
-				if _, err := m.do(); err != nil {
-					return nil, fmt.Errorf("bench: %w", err)
-				}
+		if err := takeTurns(opt.Runs, computed); err != nil {
+			r.Err = err.Error()
+			continue
+		}
+		warmIn := func() (answer, error) { return inProcess(srv.cached, ep.path) }
+		warmHTTP := func() (answer, error) { return overHTTP(ctx, srv.client, srv.cachedURL, ep.path) }
+		for _, prime := range []func() (answer, error){warmIn, warmHTTP} {
+			if _, err := prime(); err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
 			}
-			if *m.t, err = repeat(opt.Runs, call(m.do, want, &r.WarmHits)); err != nil {
-				r.Err = err.Error()
-				break
-			}
+		}
+		warm := []timed{{&r.WarmInProcess, call(warmIn, "hit", &r.WarmHits)}, {&r.WarmHTTP, call(warmHTTP, "hit", &r.WarmHits)}}
+		if err := takeTurns(opt.Runs, warm); err != nil {
+			r.Err = err.Error()
+			continue
 		}
 		fmt.Fprintf(opt.Log, "bench: %-22s uncached p50 %8.1f ms (raw %8.1f ms), warm p50 %6.2f ms\n",
 			ep.name, ms(r.InProcess.P50), ms(r.Raw.P50), ms(r.WarmInProcess.P50))
@@ -317,15 +314,38 @@ func measureEndpoints(ctx context.Context, st *store.Store, srv *servers, eps []
 // repeat calls f n times and summarises the durations it returns; it stops
 // at the first error.
 func repeat(n int, f func() (time.Duration, error)) (Timing, error) {
-	samples := make([]time.Duration, 0, n)
-	for range n {
-		d, err := f()
-		if err != nil {
-			return timing(samples), err
+	var t Timing
+	err := takeTurns(n, []timed{{&t, f}})
+	return t, err
+}
+
+// timed is one way of answering a request and where its timings go.
+type timed struct {
+	t *Timing
+	f func() (time.Duration, error)
+}
+
+// takeTurns calls each of ms n times, in turns (the first of each round
+// rotating), and summarises each one's durations; it stops at the first
+// error.
+func takeTurns(n int, ms []timed) error {
+	samples := make([][]time.Duration, len(ms))
+	defer func() {
+		for i, m := range ms {
+			*m.t = timing(samples[i])
 		}
-		samples = append(samples, d)
+	}()
+	for round := range n {
+		for j := range ms {
+			i := (round + j) % len(ms)
+			d, err := ms[i].f()
+			if err != nil {
+				return err
+			}
+			samples[i] = append(samples[i], d)
+		}
 	}
-	return timing(samples), nil
+	return nil
 }
 
 // runRaw runs the named queries of ep directly on the store's database

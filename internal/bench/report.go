@@ -123,7 +123,8 @@ func (r *Report) Markdown(out io.Writer) error {
 		"(`CacheBytes: -1`, every call computes its answer) and on (warm: answered from the cache). The audit log is on, as in "+
 		"`deesc serve`; authentication and the rate limit are off. Raw is the same named queries from `queries/` run directly on "+
 		"the store's database with the handler's parameters, each result read to its last row (for the dose, the two grouped "+
-		"passes `store.Dose` makes over its officer-months). For the analyses, the difference is mostly the statistics computed "+
+		"passes `store.Dose` makes over its officer-months). Raw, in process and HTTP take turns call by call, as do the two "+
+		"warm modes, so that a drift in the machine's speed reaches both sides of a ratio. For the analyses, the difference is mostly the statistics computed "+
 		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs)
 	p("### Computed (result cache off)\n\n")
 	p("The dashboard endpoints (those the leadership dashboard and its charts read) are held to the targets; the analyses " +
