@@ -77,7 +77,7 @@ func typedExpr(col contract.Column, t string) string {
 
 // checkExpr returns a SQL expression over the staging text column c that is
 // NULL when the value is acceptable and otherwise says what is wrong. The
-// date bounds are the parameters $today and $earliest.
+// date bounds are todaySQL and earliestSQL (see dateArgs).
 func checkExpr(col contract.Column, c string) string {
 	t := "trim(" + c + ")"
 	var whens []string
@@ -88,8 +88,8 @@ func checkExpr(col contract.Column, c string) string {
 		add(blank(c), "NULL")
 	}
 	dateBounds := func(d string) {
-		add(d+" > "+todaySQL, "'in the future (after ' || strftime($today, '%Y-%m-%d') || ')'")
-		add(d+" < "+earliestSQL, "'before ' || strftime($earliest, '%Y-%m-%d')")
+		add(d+" > "+todaySQL, "'in the future (after ' || strftime("+todaySQL+", '%Y-%m-%d') || ')'")
+		add(d+" < "+earliestSQL, "'before ' || strftime("+earliestSQL+", '%Y-%m-%d')")
 	}
 	switch col.Kind {
 	case contract.Date:
@@ -103,8 +103,8 @@ func checkExpr(col contract.Column, c string) string {
 	case contract.Month:
 		add(fmt.Sprintf("NOT regexp_full_match(%s, %s)", t, sqlString(contract.MonthPattern)), sqlString("not a month in the form YYYY-MM"))
 		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) IS NULL", t), sqlString("no such month"))
-		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) > %s", t, thisMonthSQL), "'in the future (after ' || strftime($today, '%Y-%m') || ')'")
-		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) < %s", t, earliestSQL), "'before ' || strftime($earliest, '%Y-%m')")
+		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) > %s", t, thisMonthSQL), "'in the future (after ' || strftime("+todaySQL+", '%Y-%m') || ')'")
+		add(fmt.Sprintf("try_cast(%s || '-01' AS DATE) < %s", t, earliestSQL), "'before ' || strftime("+earliestSQL+", '%Y-%m')")
 	case contract.Bool:
 		add(typedExpr(col, t)+" IS NULL", sqlString("not a boolean: use true/false, yes/no, y/n or 1/0"))
 	case contract.Int, contract.Number:

@@ -196,3 +196,34 @@ func TestImportAcrossReaderBuffers(t *testing.T) {
 		t.Fatalf("problem = %+v, want training.csv line %d completed_on", p, badLine)
 	}
 }
+
+// TestImportDateBoundsIgnoreTimeZone: the earliest and latest dates a file
+// may hold are the same calendar days whatever the server's time zone:
+// 1950-01-01 and today (UTC) accepted, the day before and after refused,
+// with messages naming those days.
+func TestImportDateBoundsIgnoreTimeZone(t *testing.T) {
+	for _, zone := range []string{"America/Los_Angeles", "Asia/Tokyo", "UTC"} {
+		t.Run(zone, func(t *testing.T) {
+			s := openTest(t)
+			if _, err := s.DB().Exec("SET GLOBAL TimeZone = '" + zone + "'"); err != nil {
+				t.Fatal(err)
+			}
+			ok := with(map[string]string{"training.csv": trainingHdr + "0001,ICAT,1950-01-01,1,\n0003,ICAT,2026-06-30,1,\n"})
+			if _, err := importDir(t, s, writeFiles(t, ok)); err != nil {
+				t.Fatalf("1950-01-01 and today refused: %v", err)
+			}
+			bad := with(map[string]string{"training.csv": trainingHdr + "0001,ICAT,1949-12-31,1,\n0003,ICAT,2026-07-01,1,\n"})
+			_, err := importDir(t, s, writeFiles(t, bad))
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Problems) != 2 {
+				t.Fatalf("err = %v", err)
+			}
+			if p := ve.Problems[0]; p.Line != 2 || p.Message != "before 1950-01-01" {
+				t.Errorf("line 2: %+v", p)
+			}
+			if p := ve.Problems[1]; p.Line != 3 || p.Message != "in the future (after 2026-06-30)" {
+				t.Errorf("line 3: %+v", p)
+			}
+		})
+	}
+}

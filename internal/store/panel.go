@@ -84,8 +84,8 @@ func (r *importRun) preparePanel(ctx context.Context) error {
 		i AS (SELECT min(date_trunc('month', occurred_on)) AS a, max(date_trunc('month', occurred_on)) AS b FROM eff_injuries),
 		o AS (SELECT min(date_trunc('month', awarded_on)) AS a, max(date_trunc('month', awarded_on)) AS b FROM eff_commendations),
 		act AS (SELECT min(month) AS a, max(month) AS b FROM eff_activity),
-		w AS (SELECT coalesce(least(f.a, c.a, i.a, o.a, act.a), date_trunc('month', $today)) AS start_month,
-				coalesce(greatest(f.b, c.b, i.b, o.b, act.b), date_trunc('month', $today)) AS end_month
+		w AS (SELECT coalesce(least(f.a, c.a, i.a, o.a, act.a), `+thisMonthSQL+`) AS start_month,
+				coalesce(greatest(f.b, c.b, i.b, o.b, act.b), `+thisMonthSQL+`) AS end_month
 			FROM f, c, i, o, act)
 		-- Each outcome is counted only over the months its own file covers:
 		-- a file that stops earlier (a partial refresh, a later start) must
