@@ -252,10 +252,18 @@ func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
 		if err != nil {
 			return err
 		}
-		sel, args, err := r.sourceSelect(ctx, src)
-		loadErr := err
-		if err == nil {
-			loadErr = r.exec(ctx, fmt.Sprintf("INSERT INTO %s %s", typed, typedSelect(f, sel)), append(args, r.dateArgs()...)...)
+		loadErr := r.readSource(ctx, typed, src)
+		if src.format != formatParquet && (loadErr != nil || src.rejected > 0) && ctx.Err() == nil {
+			// DuckDB reads a large CSV file from several points at once; a
+			// quoted value holding line breaks and text shaped like a record
+			// can mislead a reader that starts inside it. When our own scan
+			// finds every record well formed, read the file again in one
+			// pass from the top, and hold it to the scan's count of records.
+			if scan, err := r.scan(src, nil); err == nil && len(scan.problems) == 0 {
+				if loadErr, err = r.rereadInOnePass(ctx, typed, src, before, scan.good); err != nil {
+					return err
+				}
+			}
 		}
 		if err := <-hashed; err != nil {
 			return fmt.Errorf("%s: %w", src.name, err)
@@ -273,13 +281,67 @@ func (r *importRun) load(ctx context.Context, lf *loadedFile) error {
 			return err
 		}
 		src.firstRID, src.rows = before, after-before
-		if src.format != formatParquet {
-			if err := r.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT line) FROM temp.rej_%s_%d", f.Name, i)).Scan(&src.rejected); err != nil {
-				return err
-			}
-		}
 		r.byRID[f.Name] = append(r.byRID[f.Name], src)
 		r.progress("reading", src.name, src.rows)
+	}
+	return nil
+}
+
+// readSource appends src's rows to the typed table and, for CSV, counts the
+// records the reader rejected (src.rejected). It returns the reader's error.
+func (r *importRun) readSource(ctx context.Context, typed string, src *source) error {
+	sel, args, err := r.sourceSelect(ctx, src)
+	if err != nil {
+		return err
+	}
+	if err := r.exec(ctx, fmt.Sprintf("INSERT INTO %s %s", typed, typedSelect(src.file, sel)), append(args, r.dateArgs()...)...); err != nil {
+		return err
+	}
+	if src.format == formatParquet {
+		return nil
+	}
+	return r.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT line) FROM temp.rej_%s_%d", src.file.Name, src.index)).Scan(&src.rejected)
+}
+
+// rereadInOnePass replaces src's rows in typed (those from row id before on)
+// with a sequential read of the file. readErr is the reader's error; when
+// the reader yields fewer than the want records the file holds, the missing
+// ones count as rejected. err is set only when the table cannot be rebuilt.
+func (r *importRun) rereadInOnePass(ctx context.Context, typed string, src *source, before, want int64) (readErr, err error) {
+	if err := r.keepRows(ctx, typed, before); err != nil {
+		return nil, err
+	}
+	for _, t := range []string{"rej", "rejscan"} { // the reader adds to them: start afresh
+		if err := r.exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS temp.%s_%s_%d", t, src.file.Name, src.index)); err != nil {
+			return nil, err
+		}
+	}
+	src.sequential = true
+	if readErr := r.readSource(ctx, typed, src); readErr != nil {
+		return readErr, nil
+	}
+	after, err := r.count(ctx, typed)
+	if err != nil {
+		return nil, err
+	}
+	if got := after - before; got < want && src.rejected < want-got {
+		src.rejected = want - got
+	}
+	return nil, nil
+}
+
+// keepRows cuts table back to its first n rows, keeping row ids equal to
+// positions (which a DELETE would not).
+func (r *importRun) keepRows(ctx context.Context, table string, n int64) error {
+	keep := table + "_keep"
+	for _, stmt := range []string{
+		fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s WHERE rowid < %d ORDER BY rowid", keep, table, n),
+		"DROP TABLE " + table,
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", keep, table),
+	} {
+		if err := r.exec(ctx, stmt); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -323,7 +385,8 @@ func (r *importRun) sourceSelect(ctx context.Context, src *source) (string, []an
 		if src.format == formatCSVGzip {
 			compression = "gzip"
 		}
-		// A second read (to explain problems) replaces the first's rejects.
+		// A second read (to explain problems) adds the same rejects again:
+		// they are counted by line.
 		// The reader's buffer is as small as the longest line allows (by
 		// default it is several times that): DuckDB reads one buffer per thread,
 		// so a file of a few tens of megabytes is read on every core.
@@ -331,8 +394,8 @@ func (r *importRun) sourceSelect(ctx context.Context, src *source) (string, []an
 		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, src.index))
 		from = fmt.Sprintf(`read_csv($path, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
 			auto_detect = false, strict_mode = true, null_padding = false, compression = '%s',
-			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = %[5]d, buffer_size = %[5]d)`,
-			strings.Join(defs, ", "), compression, rej, rejScan, maxLineBytes)
+			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = %[5]d, buffer_size = %[5]d, parallel = %[6]t)`,
+			strings.Join(defs, ", "), compression, rej, rejScan, maxLineBytes, !src.sequential)
 	}
 	var exprs []string
 	for _, c := range f.Columns {

@@ -227,3 +227,34 @@ func TestImportDateBoundsIgnoreTimeZone(t *testing.T) {
 		})
 	}
 }
+
+// TestImportQuotedNewlinesAcrossReaderBuffers: a valid file several reader
+// buffers long whose quoted values hold newlines followed by text that looks
+// like a record (which can mislead a reader that starts mid-file) is read
+// whole, every value intact.
+func TestImportQuotedNewlinesAcrossReaderBuffers(t *testing.T) {
+	var officers, training strings.Builder
+	officers.WriteString(officersHdr)
+	for o := range 300 {
+		fmt.Fprintf(&officers, "%04d,North 1,North,constable,1990-01-01,,F\n", o)
+	}
+	training.WriteString(trainingHdr)
+	day := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	const note = "note,\n0001,ICAT,1990-01-01,1.5,fake\nend"
+	rows := 0
+	for training.Len() < 3*maxLineBytes+maxLineBytes/2 {
+		fmt.Fprintf(&training, "%04d,ICAT,%s,1.5,\"%s\"\n", rows%300, day.AddDate(0, 0, rows/300).Format(time.DateOnly), note)
+		rows++
+	}
+	s := openTest(t)
+	if _, err := importDir(t, s, writeFiles(t, with(map[string]string{"officers.csv": officers.String(), "training.csv": training.String()}))); err != nil {
+		t.Fatal(err)
+	}
+	var n, intact int
+	if err := s.db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE delivery = ?) FROM training`, note).Scan(&n, &intact); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows || intact != rows {
+		t.Fatalf("read %d rows, %d with the note intact; want %d", n, intact, rows)
+	}
+}

@@ -44,6 +44,7 @@ type source struct {
 	index          int // position among the contract file's sources
 	firstRID, rows int64
 	rejected       int64
+	sequential     bool // read in one pass (see importRun.load)
 	sha256         string
 	bytes          int64
 }
