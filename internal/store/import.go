@@ -387,11 +387,12 @@ func (r *importRun) sourceSelect(ctx context.Context, src *source) (string, []an
 		}
 		// A second read (to explain problems) adds the same rejects again:
 		// they are counted by line.
-		// The reader's buffer is as small as the longest line allows (by
-		// default it is several times that): DuckDB reads one buffer per thread,
-		// so a file of a few tens of megabytes is read on every core.
 		rej := r.temp(fmt.Sprintf("rej_%s_%d", f.Name, src.index))
 		rejScan := r.temp(fmt.Sprintf("rejscan_%s_%d", f.Name, src.index))
+		// The reader's buffer is as small as the longest line allows (by
+		// default it is several times that): DuckDB reads one buffer per
+		// thread, so a file of a few tens of megabytes is read on every core
+		// (unless src.sequential: see load).
 		from = fmt.Sprintf(`read_csv($path, header = true, delim = ',', quote = '"', escape = '"', columns = {%s},
 			auto_detect = false, strict_mode = true, null_padding = false, compression = '%s',
 			store_rejects = true, rejects_table = '%s', rejects_scan = '%s', max_line_size = %[5]d, buffer_size = %[5]d, parallel = %[6]t)`,
