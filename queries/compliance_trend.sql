@@ -26,7 +26,7 @@ held AS (
 		AND ($course = '' OR s.course_id = $course) AND ($unit = '' OR u.unit = $unit) AND ($division = '' OR u.division = $division)
 ),
 monthly AS (
-	SELECT w.on_date, h.course_id, sum(h.officers) AS officers, sum(h.current) AS current
+	SELECT w.on_date, h.course_id, CAST(sum(h.officers) AS BIGINT) AS officers, CAST(sum(h.current) AS BIGINT) AS current
 	FROM held h JOIN want w ON w.idx = h.idx
 	GROUP BY ALL HAVING sum(h.officers) > 0
 ),
