@@ -19,14 +19,14 @@ type Rate struct {
 	Why          string   `json:"why,omitempty"`
 }
 
-// newRate computes a rate per officer-year and its exact 95% CI.
-func newRate(events int64, officerYears float64, unstableBelow int64) Rate {
+// newRate computes a rate per officer-year and its exact 95% CI (from cis).
+func newRate(cis *stats.PoissonCIs, events int64, officerYears float64, unstableBelow int64) Rate {
 	r := Rate{Events: events, OfficerYears: round(officerYears, 6), Unstable: events < unstableBelow}
 	if officerYears <= 0 {
 		r.Why = "no officer-years of exposure"
 		return r
 	}
-	lo, hi := stats.PoissonCI(float64(events), 0.95)
+	lo, hi := cis.CI(events)
 	r.Rate, r.CILow, r.CIHigh = ptr(float64(events)/officerYears), ptr(lo/officerYears), ptr(hi/officerYears)
 	return r
 }

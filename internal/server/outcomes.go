@@ -37,7 +37,7 @@ type outcomesBody struct {
 }
 
 func (s *Server) outcomeGroup(r store.RateRow) outcomeGroup {
-	g := outcomeGroup{Group: r.Group, Rate: newRate(r.Events, r.OfficerYears, s.opt.UnstableEvents), OfficerMonths: r.OfficerMonths,
+	g := outcomeGroup{Group: r.Group, Rate: newRate(s.cis, r.Events, r.OfficerYears, s.opt.UnstableEvents), OfficerMonths: r.OfficerMonths,
 		Calls: r.Calls, EventsWithCalls: r.EventsWithCalls, ForceIncidents: r.ForceIncidents, Reviewed: r.Reviewed,
 		Commendations: r.Commendations, DeescalationPraise: r.DeescalationCommended}
 	if r.Calls > 0 {

@@ -11,6 +11,7 @@ import (
 
 	"deesc/internal/audit"
 	"deesc/internal/auth"
+	"deesc/internal/stats"
 	"deesc/internal/store"
 )
 
@@ -59,6 +60,8 @@ type Server struct {
 	limiter *rateLimiter // nil = no rate limit
 	// sessions are the browsers signed in at /login; nil without Tokens.
 	sessions *auth.Sessions
+	// cis remembers the rates' exact 95% intervals by count.
+	cis *stats.PoissonCIs
 }
 
 // maxSessions bounds the browser sign-ins kept; beyond it the one expiring
@@ -88,7 +91,7 @@ func New(st *store.Store, opt Options) *fiber.App {
 	if opt.SessionTTL == 0 {
 		opt.SessionTTL = 12 * time.Hour
 	}
-	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log)}
+	s := &Server{store: st, opt: opt, log: opt.Log, errors: errorHandler(opt.Log), cis: stats.NewPoissonCIs(0.95, 1<<16)}
 	if opt.Tokens != nil {
 		s.sessions = auth.NewSessions(opt.Tokens, opt.SessionTTL, maxSessions)
 	}
