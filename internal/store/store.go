@@ -126,6 +126,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("store.Open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
+	db.SetMaxIdleConns(16)
 	s := &Store{db: db, path: path, opt: opt, q: queries.MustLoad()}
 	migrate := s.migrate
 	if opt.ReadOnly {
