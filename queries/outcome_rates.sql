@@ -24,7 +24,7 @@ WITH sel AS (
 -- before summing would do it for every unit-month.
 g AS (
 	SELECT CASE $group_by WHEN 'division' THEN u.division_key WHEN 'unit' THEN s.unit_key END AS key,
-		CASE $group_by WHEN 'month' THEN s.month WHEN 'year' THEN date_trunc('year', s.month) END AS m,
+		CASE WHEN $group_by IN ('division', 'unit') THEN NULL WHEN $group_by = 'year' THEN date_trunc('year', s.month) ELSE s.month END AS m,
 		sum(CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
 			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END) AS events,
 		sum(CASE $outcome WHEN 'force' THEN n_force_wc WHEN 'complaints' THEN n_complaints_wc WHEN 'sustained-complaints' THEN n_sustained_wc
@@ -46,4 +46,5 @@ SELECT coalesce(n.name, strftime(g.m, CASE $group_by WHEN 'year' THEN '%Y' ELSE 
 	CAST(coalesce(events_wc, 0) AS BIGINT) AS events_with_calls, CAST(coalesce(calls, 0) AS BIGINT) AS calls,
 	CAST(n_force AS BIGINT) AS force_incidents, CAST(n_reviewed AS BIGINT) AS reviewed,
 	CAST(n_commendations AS BIGINT) AS commendations, CAST(n_deesc_commendations AS BIGINT) AS deescalation_commendations
-FROM g LEFT JOIN names n ON n.key = g.key ORDER BY grp
+-- Two units may read alike (unit 'A / B' of X and unit 'B' of 'X / A'): they stay two rows, in a fixed order.
+FROM g LEFT JOIN names n ON n.key = g.key ORDER BY grp, g.key

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -358,6 +359,30 @@ func TestOutcomeOwnSpan(t *testing.T) {
 	complaints := get(t, app, "/api/outcomes?outcome=complaints&group_by=month", 200)["groups"].([]any)
 	if len(force) != 3 || len(complaints) != 1 || complaints[0].(map[string]any)["group"] != "2025-01" {
 		t.Errorf("force months %d, complaints months %v", len(force), complaints)
+	}
+}
+
+// TestOutcomeUnitsThatReadAlike: unit "A / B" of division X and unit "B"
+// of division "X / A" both read "X / A / B"; they stay two groups, each
+// with its own officer-months and events, in unit order (grouping by the
+// label would add them together).
+func TestOutcomeUnitsThatReadAlike(t *testing.T) {
+	files := handDataset()
+	files["officers.csv"] = "officer_id,unit,division,rank,hire_date,separation_date,gender\n" +
+		"0001,A / B,X,constable,2010-03-01,,F\n" +
+		"0002,North 1,North,sergeant,2005-07-15,2024-01-31,M\n" +
+		"0003,B,X / A,constable,2019-09-01,,F\n"
+	app, _ := newTestServer(t, writeFiles(t, files))
+	groups := get(t, app, "/api/outcomes?outcome=force&group_by=unit", 200)["groups"].([]any)
+	var got []string
+	for _, g := range groups {
+		m := g.(map[string]any)
+		got = append(got, fmt.Sprintf("%v %v %v", m["group"], m["officer_months"], m["events"]))
+	}
+	// Unit keys follow (division, unit): X's "A / B" before "X / A"'s "B".
+	want := []string{"X / A / B 3 1", "X / A / B 3 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("groups %q, want %q", got, want)
 	}
 }
 
