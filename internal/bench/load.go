@@ -66,7 +66,9 @@ func loadTest(ctx context.Context, srv *servers, eps []endpoint, opt Options, di
 	if err != nil {
 		return l, err
 	}
-	tr := &http.Transport{MaxIdleConns: opt.LoadConns, MaxIdleConnsPerHost: opt.LoadConns, MaxConnsPerHost: opt.LoadConns}
+	// No Accept-Encoding, as wrk: the generator shares the server's cores,
+	// and gunzipping the answers would measure the client.
+	tr := &http.Transport{MaxIdleConns: opt.LoadConns, MaxIdleConnsPerHost: opt.LoadConns, MaxConnsPerHost: opt.LoadConns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Timeout: loadTimeout, Transport: tr}
 	dur := time.Duration(opt.LoadSeconds * float64(time.Second))

@@ -119,7 +119,8 @@ func (r *Report) Markdown(out io.Writer) error {
 
 	p("## Endpoints\n\n")
 	p("Each endpoint is called once right after the import (first call, in process, nothing cached), then %d times per mode: "+
-		"in process through Fiber's `app.Test` and over HTTP on 127.0.0.1 through a real listener, with the result cache off "+
+		"in process through Fiber's `app.Test` and over HTTP on 127.0.0.1 through a real listener (asking for answers uncompressed, "+
+		"as wrk does: a client gunzipping them would share the server's two cores), with the result cache off "+
 		"(`CacheBytes: -1`, every call computes its answer) and on (warm: answered from the cache). The audit log is on, as in "+
 		"`deesc serve`; authentication and the rate limit are off. Raw is the same named queries from `queries/` run directly on "+
 		"the store's database with the handler's parameters, each result read to its last row (for the dose, the two grouped "+
@@ -208,7 +209,7 @@ func (r *Report) loadSection(p func(string, ...any)) {
 		return
 	}
 	p("%d connections for %.1f s over loopback (a Go load generator in the same process as the server, sharing its cores), each "+
-		"sending the warm dashboard requests round-robin: %s. Audit log on (every request waits for its entry to commit), rate limit off.\n\n",
+		"sending the warm dashboard requests round-robin, uncompressed like wrk: %s. Audit log on (every request waits for its entry to commit), rate limit off.\n\n",
 		l.Conns, l.Elapsed.Seconds(), "`"+strings.Join(l.Paths, "`, `")+"`")
 	p("| measure | value | target | |\n|---|---:|---:|---|\n")
 	p("| requests per second | %s | ≥ %s with %d connections and no error | %s |\n", thousands(int64(l.PerSecond)), thousands(int64(TargetLoadPerSec)),
