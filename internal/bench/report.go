@@ -118,7 +118,7 @@ func (r *Report) Markdown(out io.Writer) error {
 	}
 
 	p("## Endpoints\n\n")
-	p("Each endpoint is called once right after the import (first call, in process, nothing cached), then %d times per mode: "+
+	p("Each endpoint is called once right after the import (first call, in process, nothing cached), then %d times per mode (the dashboards %d times): "+
 		"in process through Fiber's `app.Test` and over HTTP on 127.0.0.1 through a real listener (asking for answers uncompressed, "+
 		"as wrk does: a client gunzipping them would share the server's two cores), with the result cache off "+
 		"(`CacheBytes: -1`, every call computes its answer) and on (warm: answered from the cache). The audit log is on, as in "+
@@ -126,7 +126,7 @@ func (r *Report) Markdown(out io.Writer) error {
 		"the store's database with the handler's parameters, each result read to its last row (for the dose, the two grouped "+
 		"passes `store.Dose` makes over its officer-months). Raw, in process and HTTP take turns call by call, as do the two "+
 		"warm modes, so that a drift in the machine's speed reaches both sides of a ratio. For the analyses, the difference is mostly the statistics computed "+
-		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs)
+		"in Go (fits, exact intervals, dispersion checks). Percentiles are nearest-rank.\n\n", o.Runs, endpointRuns(o.Runs, true))
 	p("### Computed (result cache off)\n\n")
 	p("The dashboard endpoints (those the leadership dashboard and its charts read) are held to the targets; the analyses " +
 		"(the evaluators' page, /evaluate: fits with clustered errors, exact intervals and dispersion checks) are reported " +
