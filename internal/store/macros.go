@@ -95,10 +95,14 @@ SELECT p.officer_key, p.unit_key, p.month, CAST(year(p.month) * 12 + month(p.mon
 	p.deesc_hours_cum, p.deesc_hours_12m,
 	CASE outcome_f WHEN 'force' THEN p.n_force WHEN 'complaints' THEN p.n_complaints WHEN 'sustained-complaints' THEN p.n_sustained
 		WHEN 'injuries' THEN p.n_injuries ELSE p.n_subject_injuries END AS events
-FROM main.panel p JOIN main.units u ON u.unit_key = p.unit_key
-WHERE (from_month = '' OR p.month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR p.month <= CAST(to_month || '-01' AS DATE))
-	AND (unit_f = '' OR u.unit = unit_f) AND (division_f = '' OR u.division = division_f)
-	AND p.month BETWEEN main.outcome_first(outcome_f) AND main.outcome_last(outcome_f)`
+FROM main.panel p
+-- The months the outcome's file covers travel with the units selected, so that DuckDB hashes the units, never the
+-- officer-months (compared in the WHERE clause, the outcome_first subqueries hid how many rows pass).
+JOIN (
+	SELECT unit_key, main.outcome_first(outcome_f) AS first_month, main.outcome_last(outcome_f) AS last_month
+	FROM main.units WHERE (unit_f = '' OR unit = unit_f) AND (division_f = '' OR division = division_f)
+) u ON u.unit_key = p.unit_key AND p.month BETWEEN u.first_month AND u.last_month
+WHERE (from_month = '' OR p.month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR p.month <= CAST(to_month || '-01' AS DATE))`
 
 // treatmentStartMacro defines treatment_start(course, category, min_hours):
 // each treated officer's first trained month as an index (year·12 + month
