@@ -88,6 +88,12 @@ func acceptsGzip(header string) bool {
 	return star
 }
 
+// matches reports whether an If-None-Match header names the answer in
+// either form: both hold the same answer, so either tag revalidates.
+func (e cached) matches(ifNoneMatch string) bool {
+	return ifNoneMatch != "" && (strings.Contains(ifNoneMatch, e.etag) || strings.Contains(ifNoneMatch, gzipTag(e.etag)))
+}
+
 // gzipTag is the ETag of an answer's gzip-encoded form: another
 // representation of the same answer, so another tag.
 func gzipTag(etag string) string { return strings.TrimSuffix(etag, `"`) + `-gzip"` }
@@ -193,8 +199,7 @@ func (s *Server) cache(c *fiber.Ctx) error {
 		}
 		c.Set(fiber.HeaderETag, etag)
 		c.Set("X-Deesc-Cache", "hit")
-		// Either form's tag revalidates: they hold the same answer.
-		if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && (strings.Contains(match, e.etag) || strings.Contains(match, gzipTag(e.etag))) {
+		if e.matches(c.Get(fiber.HeaderIfNoneMatch)) {
 			return c.SendStatus(fiber.StatusNotModified)
 		}
 		c.Set(fiber.HeaderContentType, e.ctype)
@@ -216,7 +221,7 @@ func (s *Server) cache(c *fiber.Ctx) error {
 	e := s.results.put(version, key, c.Response().Body(), string(c.Response().Header.ContentType()), rows)
 	c.Set(fiber.HeaderETag, e.etag)
 	c.Set("X-Deesc-Cache", "miss")
-	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && (strings.Contains(match, e.etag) || strings.Contains(match, gzipTag(e.etag))) {
+	if e.matches(c.Get(fiber.HeaderIfNoneMatch)) {
 		c.Response().ResetBody()
 		return c.SendStatus(fiber.StatusNotModified)
 	}
