@@ -40,12 +40,8 @@ p AS (
 		CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
 			WHEN 'injuries' THEN n_injuries ELSE n_subject_injuries END AS events
 	FROM panel p
-	-- The units selected, with the months the outcome's file covers, on the units' side of the join (with the
-	-- outcome_first subqueries in the WHERE clause DuckDB misjudged the officer-months and hashed all of them).
-	JOIN (
-		SELECT unit_key, unit, division, outcome_first($outcome) AS first_month, outcome_last($outcome) AS last_month
-		FROM units WHERE ($unit = '' OR unit = $unit) AND ($division = '' OR division = $division)
-	) u ON u.unit_key = p.unit_key AND p.month BETWEEN u.first_month AND u.last_month
+	-- The units selected, with the months the outcome's file covers (see the outcome_units macro).
+	JOIN outcome_units($outcome, $unit, $division) u ON u.unit_key = p.unit_key AND p.month BETWEEN u.first_month AND u.last_month
 	JOIN officer_keys k ON k.officer_key = p.officer_key
 	WHERE ($from = '' OR p.month >= CAST(nullif($from, '') || '-01' AS DATE))
 		AND ($to = '' OR p.month <= CAST(nullif($to, '') || '-01' AS DATE))

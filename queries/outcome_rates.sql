@@ -13,16 +13,9 @@
 -- columns: grp, events, officer_months, officer_years, events_with_calls, calls, force_incidents, reviewed, commendations, deescalation_commendations
 -- suppress: events, events_with_calls, force_incidents, reviewed
 -- roles: leadership, evaluator, auditor, admin
--- The units selected, with the months the outcome's file covers: carried on the units' side of the join, DuckDB
--- builds its hash table on the few hundred units (compared with the outcome_first subqueries in the WHERE clause,
--- it misjudged their result and built it on the unit-months: half of the query's time).
-WITH sel AS (
-	SELECT unit_key, division_key, outcome_first($outcome) AS first_month, outcome_last($outcome) AS last_month
-	FROM units WHERE ($unit = '' OR unit = $unit) AND ($division = '' OR division = $division)
-),
 -- Summed per division, unit, month or year by integer key or date, then named: formatting or grouping by text
 -- before summing would do it for every unit-month.
-g AS (
+WITH g AS (
 	SELECT CASE $group_by WHEN 'division' THEN u.division_key WHEN 'unit' THEN s.unit_key END AS key,
 		CASE WHEN $group_by IN ('division', 'unit') THEN NULL WHEN $group_by = 'year' THEN date_trunc('year', s.month) ELSE s.month END AS m,
 		sum(CASE $outcome WHEN 'force' THEN n_force WHEN 'complaints' THEN n_complaints WHEN 'sustained-complaints' THEN n_sustained
@@ -31,7 +24,8 @@ g AS (
 			WHEN 'injuries' THEN n_injuries_wc ELSE n_subject_injuries_wc END) AS events_wc,
 		sum(officer_months) AS officer_months, sum(calls) AS calls, sum(n_force) AS n_force, sum(n_reviewed) AS n_reviewed,
 		sum(n_commendations) AS n_commendations, sum(n_deesc_commendations) AS n_deesc_commendations
-	FROM panel_units s JOIN sel u ON u.unit_key = s.unit_key AND s.month BETWEEN u.first_month AND u.last_month
+	-- The units selected, with the months the outcome's file covers (see the outcome_units macro).
+	FROM panel_units s JOIN outcome_units($outcome, $unit, $division) u ON u.unit_key = s.unit_key AND s.month BETWEEN u.first_month AND u.last_month
 	WHERE ($from = '' OR s.month >= CAST($from || '-01' AS DATE)) AND ($to = '' OR s.month <= CAST($to || '-01' AS DATE))
 	GROUP BY ALL
 ),

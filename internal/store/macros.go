@@ -29,6 +29,18 @@ const outcomeSpanMacros = `CREATE OR REPLACE MACRO main.outcome_first(o) AS (SEL
 CREATE OR REPLACE MACRO main.outcome_last(o) AS (SELECT CASE o WHEN 'force' THEN force_last
 	WHEN 'subject-injuries' THEN force_last WHEN 'injuries' THEN injuries_last ELSE complaints_last END FROM main.panel_info);`
 
+// outcomeUnitsMacro defines outcome_units(outcome, unit, division): the
+// units of the unit and division (blank = any) with their names and keys
+// and the first and last month the outcome's file covers. Joined to a
+// per-unit table on unit_key with its month between the two, it selects an
+// outcome's rows with the months on the units' side of the join: compared
+// in a WHERE clause, the outcome_first subqueries hide from DuckDB how many
+// rows pass, and it hashed the big side (all the unit-months, or all the
+// officer-months) instead of the units.
+const outcomeUnitsMacro = `CREATE OR REPLACE MACRO main.outcome_units(outcome_f, unit_f, division_f) AS TABLE
+SELECT unit_key, unit, division, division_key, main.outcome_first(outcome_f) AS first_month, main.outcome_last(outcome_f) AS last_month
+FROM main.units WHERE (unit_f = '' OR unit = unit_f) AND (division_f = '' OR division = division_f)`
+
 // forceRowsMacro defines force_rows(from_month, to_month, unit, division):
 // every row (one per officer) of the use-of-force incidents that occurred in
 // the months from..to (YYYY-MM, blank = open) and belong to the unit and
@@ -95,13 +107,8 @@ SELECT p.officer_key, p.unit_key, p.month, CAST(year(p.month) * 12 + month(p.mon
 	p.deesc_hours_cum, p.deesc_hours_12m,
 	CASE outcome_f WHEN 'force' THEN p.n_force WHEN 'complaints' THEN p.n_complaints WHEN 'sustained-complaints' THEN p.n_sustained
 		WHEN 'injuries' THEN p.n_injuries ELSE p.n_subject_injuries END AS events
-FROM main.panel p
--- The months the outcome's file covers travel with the units selected, so that DuckDB hashes the units, never the
--- officer-months (compared in the WHERE clause, the outcome_first subqueries hid how many rows pass).
-JOIN (
-	SELECT unit_key, main.outcome_first(outcome_f) AS first_month, main.outcome_last(outcome_f) AS last_month
-	FROM main.units WHERE (unit_f = '' OR unit = unit_f) AND (division_f = '' OR division = division_f)
-) u ON u.unit_key = p.unit_key AND p.month BETWEEN u.first_month AND u.last_month
+FROM main.panel p JOIN main.outcome_units(outcome_f, unit_f, division_f) u
+	ON u.unit_key = p.unit_key AND p.month BETWEEN u.first_month AND u.last_month
 WHERE (from_month = '' OR p.month >= CAST(from_month || '-01' AS DATE)) AND (to_month = '' OR p.month <= CAST(to_month || '-01' AS DATE))`
 
 // treatmentStartMacro defines treatment_start(course, category, min_hours):
@@ -133,7 +140,7 @@ SELECT * FROM course_first UNION ALL SELECT * FROM category_first`
 // createMacros (re)defines the macros over the main views; it runs after
 // the views exist, inside the import transaction.
 func (r *importRun) createMacros(ctx context.Context) error {
-	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, forceRowsMacro, forceIncidentsMacro,
+	for _, m := range []string{complianceStatusMacro, outcomeSpanMacros, outcomeUnitsMacro, forceRowsMacro, forceIncidentsMacro,
 		outcomeMonthsMacro, treatmentStartMacro} {
 		if err := r.exec(ctx, m); err != nil {
 			return err
