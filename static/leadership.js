@@ -32,8 +32,9 @@ function filterParams() {
   return pick(state, ['from', 'to', 'division', 'unit']);
 }
 
+/** complianceParams asks for divisions only at the top (a service may have thousands of units), a division's units within it. */
 function complianceParams() {
-  return { as_of: asOf(), course: state.course, division: state.division, unit: state.unit };
+  return { as_of: asOf(), course: state.course, division: state.division, unit: state.unit, level: state.division ? 'unit' : 'division' };
 }
 
 // ---- filters ----
@@ -191,14 +192,18 @@ function renderHours(c) {
   const el = $('hours-table');
   const rows = (c.hours_balance || []).filter((r) => (!state.division || r.division === state.division) && (!state.unit || r.unit === state.unit));
   if (!rows.length) return empty(el);
+  // By division at the top, by unit within a division (complianceParams).
+  const byUnit = c.level !== 'division';
+  const names = byUnit ? [{ label: 'Unit' }, { label: 'Division' }] : [{ label: 'Division' }];
   clear(el).append(
     h('p', { class: 'note' }, c.hours_balance_note || ''),
-    twin('Figures of the hours balance', table(`Training hours per officer-year in the twelve months to ${c.as_of}`,
-      [{ label: 'Unit' }, { label: 'Division' }, { label: 'Officer-years', num: true }, { label: 'De-escalation hours per officer-year', num: true },
+    twin('Figures of the hours balance', table(`Training hours per officer-year in the twelve months to ${c.as_of}, by ${byUnit ? 'unit' : 'division'}`,
+      [...names, { label: 'Officer-years', num: true }, { label: 'De-escalation hours per officer-year', num: true },
         { label: 'Use-of-force hours per officer-year', num: true }, { label: 'De-escalation share', num: true }],
-      rows.map((r) => [r.unit, r.division, fmtNum(r.officer_years, 1), fmtNum(r.deescalation_hours_per_officer_year, 1),
+      rows.map((r) => [...(byUnit ? [r.unit, r.division] : [r.division]), fmtNum(r.officer_years, 1), fmtNum(r.deescalation_hours_per_officer_year, 1),
         fmtNum(r.use_of_force_hours_per_officer_year, 1), fmtShare(r.deescalation_share)]))));
-  chart($('chart-hours-balance'), 'hours-balance', { as_of: asOf(), division: state.division, unit: state.unit }, 'hours balance');
+  const { as_of: day, division, unit, level } = complianceParams();
+  chart($('chart-hours-balance'), 'hours-balance', { as_of: day, division, unit, level }, 'hours balance');
 }
 
 function rateTile(id, res) {

@@ -302,6 +302,15 @@ func TestBrowser(t *testing.T) {
 		if d := tb.text("tile-force-detail"); !strings.Contains(d, "per officer-year (95% CI") {
 			t.Errorf("force tile detail %q lacks the interval", d)
 		}
+		// The whole service's hours balance is by division (a service may
+		// have thousands of units); a division's, by unit.
+		hoursTable := func() (head string, rows int) {
+			return eval[string](tb, `document.querySelector('#hours-table table thead th').textContent`),
+				eval[int](tb, `document.querySelectorAll('#hours-table table tbody tr').length`)
+		}
+		if head, rows := hoursTable(); head != "Division" || rows != len(divisions) {
+			t.Errorf("hours balance: %d rows headed %q, want %d divisions", rows, head, len(divisions))
+		}
 		if n := tb.chartsDrawn(); n < 5 {
 			t.Errorf("%d charts drawn with figures in their <desc>, want 5", n)
 		}
@@ -325,6 +334,9 @@ func TestBrowser(t *testing.T) {
 		}
 		if h := eval[string](tb, `document.querySelector('#compliance-by-group thead th').textContent`); h != "Unit" {
 			t.Errorf("drill-down to %s shows %q rows, want units", div1, h)
+		}
+		if head, rows := hoursTable(); head != "Unit" || rows != len(cd["hours_balance"].([]any)) {
+			t.Errorf("hours balance of %s: %d rows headed %q, want its %d units", div1, rows, head, len(cd["hours_balance"].([]any)))
 		}
 		tb.noErrors(nil)
 	})

@@ -211,7 +211,7 @@ func drawComplianceDivisions(a [][]byte) (*charts.Chart, error) {
 			divisions[d.Division] = true
 		}
 	}
-	byUnit := len(divisions) == 1
+	byUnit := len(divisions) == 1 && body.Level != "division"
 	for _, cc := range body.Courses {
 		for _, d := range cc.Divisions {
 			if !byUnit {

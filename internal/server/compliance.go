@@ -86,7 +86,11 @@ type balance struct {
 }
 
 type complianceBody struct {
-	AsOf          string             `json:"as_of"`
+	AsOf string `json:"as_of"`
+	// Level is the finest level listed: "unit" (divisions with their
+	// units, hours balance per unit) or "division" (divisions without
+	// their units, hours balance per division).
+	Level         string             `json:"level"`
 	Rule          string             `json:"rule"`
 	Courses       []courseCompliance `json:"courses"`
 	Overall       Counts             `json:"overall"`
@@ -100,7 +104,9 @@ type complianceBody struct {
 
 // compliance answers GET /api/compliance: recertification status on as_of by
 // course, division and unit, the overdue officers, the monthly trend and the
-// de-escalation vs use-of-force hours balance per unit.
+// de-escalation vs use-of-force hours balance per unit. level=division leaves
+// the units out and gives the balance per division: the dashboard's view of
+// a whole service, whose units may number thousands.
 func (s *Server) compliance(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	asOf, err := dateParam(c, "as_of", s.today())
@@ -123,6 +129,10 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	level, err := enumParam(c, "level", "unit", "unit", "division")
+	if err != nil {
+		return err
+	}
 	// The four reads are independent: run together, they share the cores
 	// where one alone leaves them idle.
 	var (
@@ -142,7 +152,7 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	); err != nil {
 		return err
 	}
-	body := complianceBody{AsOf: asOf.Format(time.DateOnly), Rule: complianceRule, Courses: []courseCompliance{}}
+	body := complianceBody{AsOf: asOf.Format(time.DateOnly), Level: level, Rule: complianceRule, Courses: []courseCompliance{}}
 	var overall store.ComplianceRow
 	for _, r := range rows {
 		switch r.Level {
@@ -158,6 +168,9 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 			cc := &body.Courses[len(body.Courses)-1]
 			cc.Divisions = append(cc.Divisions, divisionCompliance{Division: r.Division, Counts: countsOf(r), Units: []unitCompliance{}})
 		case "unit":
+			if level == "division" {
+				continue
+			}
 			cc := &body.Courses[len(body.Courses)-1]
 			dc := &cc.Divisions[len(cc.Divisions)-1]
 			dc.Units = append(dc.Units, unitCompliance{Unit: r.Unit, Counts: countsOf(r)})
@@ -195,6 +208,9 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 		}
 	}
 
+	if level == "division" {
+		bal = balanceByDivision(bal)
+	}
 	body.HoursBalance = []balance{}
 	for _, b := range bal {
 		body.HoursBalance = append(body.HoursBalance, balance{Division: b.Division, Unit: b.Unit, OfficerYears: round(b.OfficerYears, 6),
@@ -205,4 +221,23 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 	body.BalanceNote = "Hours completed in the twelve months to as_of, per officer-year of service in those months; de-escalation and " +
 		"use-of-force are the course categories configured when the dataset was imported (analysis.deescalation_categories, analysis.use_of_force_categories)."
 	return c.JSON(body)
+}
+
+// balanceByDivision sums the units' hours and officer-years per division
+// (rows in division order, as hours_balance.sql returns them); Unit is
+// blank.
+func balanceByDivision(units []store.BalanceRow) []store.BalanceRow {
+	var out []store.BalanceRow
+	for _, u := range units {
+		if n := len(out); n > 0 && out[n-1].Division == u.Division {
+			d := &out[n-1]
+			d.OfficerYears += u.OfficerYears
+			d.DeescalationHours += u.DeescalationHours
+			d.ForceHours += u.ForceHours
+			continue
+		}
+		out = append(out, store.BalanceRow{Division: u.Division, OfficerYears: u.OfficerYears,
+			DeescalationHours: u.DeescalationHours, ForceHours: u.ForceHours})
+	}
+	return out
 }

@@ -131,6 +131,79 @@ func TestComplianceByHand(t *testing.T) {
 	}
 }
 
+// TestComplianceByDivision: level=division gives the same courses, totals
+// and divisions as the default answer without the units, and the hours
+// balance per division: the sums of its units' hours and officer-years,
+// divided afterwards (not an average of the units' rates).
+func TestComplianceByDivision(t *testing.T) {
+	app := newDemoServer(t)
+	const q = "/api/compliance?as_of=2025-05-31&overdue_limit=5"
+	all, byDiv := get(t, app, q, 200), get(t, app, q+"&level=division", 200)
+	if all["level"] != "unit" || byDiv["level"] != "division" {
+		t.Fatalf("levels %v, %v", all["level"], byDiv["level"])
+	}
+	ac, dc := all["courses"].([]any), byDiv["courses"].([]any)
+	if len(ac) == 0 || len(ac) != len(dc) {
+		t.Fatalf("courses: %d vs %d", len(ac), len(dc))
+	}
+	for i := range ac {
+		a, d := ac[i].(map[string]any), dc[i].(map[string]any)
+		if fmt.Sprint(a["total"]) != fmt.Sprint(d["total"]) {
+			t.Errorf("course %v total %v vs %v", a["course_id"], a["total"], d["total"])
+		}
+		ad, dd := a["divisions"].([]any), d["divisions"].([]any)
+		if len(ad) < 2 || len(ad) != len(dd) {
+			t.Fatalf("course %v divisions: %d vs %d", a["course_id"], len(ad), len(dd))
+		}
+		for j := range ad {
+			x, y := ad[j].(map[string]any), dd[j].(map[string]any)
+			units := y["units"].([]any)
+			delete(x, "units")
+			delete(y, "units")
+			if fmt.Sprint(x) != fmt.Sprint(y) || len(units) != 0 {
+				t.Errorf("division %v: %v vs %v (%d units)", x["division"], x, y, len(units))
+			}
+		}
+	}
+	for _, k := range []string{"overall", "overdue", "overdue_total", "trend"} {
+		if fmt.Sprint(all[k]) != fmt.Sprint(byDiv[k]) {
+			t.Errorf("%s differs", k)
+		}
+	}
+	type sums struct{ years, de, uf float64 }
+	want := map[string]*sums{}
+	for _, r := range all["hours_balance"].([]any) {
+		b := r.(map[string]any)
+		d := b["division"].(string)
+		if want[d] == nil {
+			want[d] = &sums{}
+		}
+		want[d].years += b["officer_years"].(float64)
+		want[d].de += b["deescalation_hours"].(float64)
+		want[d].uf += b["use_of_force_hours"].(float64)
+	}
+	got := byDiv["hours_balance"].([]any)
+	if len(got) != len(want) || len(got) < 2 {
+		t.Fatalf("balance rows: %d, want %d", len(got), len(want))
+	}
+	for _, r := range got {
+		b := r.(map[string]any)
+		w := want[b["division"].(string)]
+		if w == nil || b["unit"] != "" {
+			t.Fatalf("balance row %v", b)
+		}
+		if abs(b["officer_years"].(float64)-w.years) > 1e-5 || b["deescalation_hours"] != w.de || b["use_of_force_hours"] != w.uf {
+			t.Errorf("%v: %v, want %+v", b["division"], b, *w)
+		}
+		if pr := b["deescalation_hours_per_officer_year"].(float64); abs(pr-w.de/w.years) > 1e-4 {
+			t.Errorf("%v: %v per officer-year, want %v", b["division"], pr, w.de/w.years)
+		}
+		if sh := b["deescalation_share"].(float64); abs(sh-w.de/(w.de+w.uf)) > 1e-4 {
+			t.Errorf("%v: share %v, want %v", b["division"], sh, w.de/(w.de+w.uf))
+		}
+	}
+}
+
 // TestComplianceOverdueList: the overdue list is the first overdue_limit of
 // every overdue officer-course pair, most overdue first, and overdue_total
 // (taken from the status counts) equals the length of the whole list.
@@ -266,6 +339,7 @@ func TestBadParameters(t *testing.T) {
 		"/api/disparities?by=shoe_size":         "by",
 		"/api/disparities?outcome=complaints":   "outcome",
 		"/api/compliance?months=0":              "months",
+		"/api/compliance?level=team":            "level",
 		"/api/dose?window=0":                    "window",
 		"/api/dose?outcome=arrests":             "outcome",
 	} {
