@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,8 +129,8 @@ func TestRun(t *testing.T) {
 	// Endpoints: every one answered and was timed runs times in each mode
 	// (the dashboards three times as many); every warm call came from the
 	// cache.
-	if len(rep.Endpoints) != 9 {
-		t.Fatalf("%d endpoints, want 9", len(rep.Endpoints))
+	if len(rep.Endpoints) != 10 {
+		t.Fatalf("%d endpoints, want 10", len(rep.Endpoints))
 	}
 	for _, e := range rep.Endpoints {
 		if e.Status != 200 || e.Err != "" {
@@ -158,6 +159,11 @@ func TestRun(t *testing.T) {
 	l := rep.Load
 	if l.Note != "" || l.Requests == 0 || l.Errors != 0 || l.Conns != 64 {
 		t.Errorf("load: %+v", l)
+	}
+	// The load replays the page's requests: compliance by division, not
+	// every unit (an API client's request).
+	if len(l.Paths) != 5 || !slices.ContainsFunc(l.Paths, func(p string) bool { return strings.Contains(p, "level=division") }) {
+		t.Errorf("load paths: %v", l.Paths)
 	}
 	if l.Audited != l.Requests {
 		t.Errorf("load: %d audit entries for %d requests", l.Audited, l.Requests)
@@ -221,7 +227,7 @@ func TestRun(t *testing.T) {
 			dashboards = append(dashboards, e.Name)
 		}
 	}
-	if got := strings.Join(dashboards, ", "); got != "compliance, outcomes by division, outcomes by month, force matrix, disparities" {
+	if got := strings.Join(dashboards, ", "); got != "compliance, compliance, every unit, outcomes by division, outcomes by month, force matrix, disparities" {
 		t.Errorf("dashboard endpoints: %s", got)
 	}
 	if !strings.Contains(text, "| **dashboard** |") || !strings.Contains(text, "| **analyses** |") ||

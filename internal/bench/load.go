@@ -53,7 +53,7 @@ const loadTimeout = 30 * time.Second
 func loadTest(ctx context.Context, srv *servers, eps []endpoint, opt Options, dir string) (Load, error) {
 	l := Load{Conns: opt.LoadConns}
 	for _, ep := range eps {
-		if ep.dashboard {
+		if ep.dashboard && !ep.apiOnly {
 			l.Paths = append(l.Paths, ep.path)
 		}
 	}
