@@ -32,9 +32,10 @@ function filterParams() {
   return pick(state, ['from', 'to', 'division', 'unit']);
 }
 
-/** complianceParams asks for divisions only at the top (a service may have thousands of units), a division's units within it. */
+/** complianceParams asks for divisions only for the whole service (it may have thousands of units), units within a division or for one unit. */
 function complianceParams() {
-  return { as_of: asOf(), course: state.course, division: state.division, unit: state.unit, level: state.division ? 'unit' : 'division' };
+  const level = state.division || state.unit ? 'unit' : 'division';
+  return { as_of: asOf(), course: state.course, division: state.division, unit: state.unit, level };
 }
 
 // ---- filters ----

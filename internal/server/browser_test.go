@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -351,6 +352,21 @@ func TestBrowser(t *testing.T) {
 		c := b.apiJSON(t, "/api/compliance?as_of=2024-12-31&division="+div2)
 		if got, want := tb.text("tile-compliance-value"), pctText(num(t, c, "overall.current_pct")); got != want {
 			t.Errorf("restored compliance tile %q, want %q", got, want)
+		}
+		tb.noErrors(nil)
+	})
+
+	// A unit chosen without its division (the unit list offers every unit):
+	// the hours balance is that unit's.
+	t.Run("unit alone", func(t *testing.T) {
+		c := b.apiJSON(t, "/api/compliance?level=division")
+		unit := c["courses"].([]any)[0].(map[string]any)["divisions"].([]any)[0].(map[string]any)["division"].(string)
+		bal := b.apiJSON(t, "/api/compliance?division="+url.QueryEscape(unit))["hours_balance"].([]any)
+		unit = bal[0].(map[string]any)["unit"].(string)
+		tb := b.open(t, "/?unit="+url.QueryEscape(unit))
+		rows := eval[[]string](tb, `[...document.querySelectorAll('#hours-table table tbody tr > :first-child')].map(td => td.textContent)`)
+		if len(rows) != 1 || rows[0] != unit {
+			t.Errorf("hours balance with unit %q alone: rows %q", unit, rows)
 		}
 		tb.noErrors(nil)
 	})
