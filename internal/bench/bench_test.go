@@ -160,7 +160,7 @@ func TestRun(t *testing.T) {
 	if l.Note != "" || l.Requests == 0 || l.Errors != 0 || l.Conns != 64 {
 		t.Errorf("load: %+v", l)
 	}
-	// The load replays the page's requests: compliance by division, not
+	// The load asks for compliance as the page does: by division, not
 	// every unit (an API client's request).
 	if len(l.Paths) != 5 || !slices.ContainsFunc(l.Paths, func(p string) bool { return strings.Contains(p, "level=division") }) {
 		t.Errorf("load paths: %v", l.Paths)

@@ -23,13 +23,15 @@ import (
 // handler runs and the parameters it binds them to.
 type endpoint struct {
 	name, path string
-	// dashboard: read by the leadership dashboard (or one of its charts):
-	// held to the dashboard targets and part of the load test. The others
+	// dashboard: a leadership route (the dashboard page, its charts, or the
+	// leadership API it is built on: outcome rates, the IMIM matrix,
+	// disparities): held to the dashboard targets and part of the load test. The others
 	// are the evaluators' analyses on /evaluate.
 	dashboard bool
 	// apiOnly: a dashboard route in the form API clients ask for it and the
 	// page does not (compliance with every unit): held to the dashboard
-	// targets, left out of the load test, which replays the page's requests.
+	// targets, left out of the load test, which asks for compliance as the
+	// page does.
 	apiOnly bool
 	raw     []namedQuery
 	// dose: the raw query returns officer-months, which store.Dose reads in

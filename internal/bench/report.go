@@ -210,7 +210,7 @@ func (r *Report) loadSection(p func(string, ...any)) {
 		return
 	}
 	p("%d connections for %.1f s over loopback (a Go load generator in the same process as the server, sharing its cores), each "+
-		"sending the dashboard page's requests (warm) round-robin, uncompressed like wrk: %s. Audit log on (every request waits for its entry to commit), rate limit off.\n\n",
+		"sending the warm dashboard requests round-robin (compliance as the page asks for it, by division), uncompressed like wrk: %s. Audit log on (every request waits for its entry to commit), rate limit off.\n\n",
 		l.Conns, l.Elapsed.Seconds(), "`"+strings.Join(l.Paths, "`, `")+"`")
 	p("| measure | value | target | |\n|---|---:|---:|---|\n")
 	p("| requests per second | %s | ≥ %s with %d connections and no error | %s |\n", thousands(int64(l.PerSecond)), thousands(int64(TargetLoadPerSec)),

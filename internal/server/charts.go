@@ -35,7 +35,7 @@ type chartSource struct {
 func (s *Server) chartSpecs() map[string]chartSpec {
 	one := func(h fiber.Handler, set map[string]string) []chartSource { return []chartSource{{h, set}} }
 	return map[string]chartSpec{
-		"compliance-divisions": {everyone, one(s.compliance, nil), drawComplianceDivisions, "Compliance by division (by unit when division is set), from /api/compliance"},
+		"compliance-divisions": {everyone, one(s.compliance, nil), drawComplianceDivisions, "Compliance by division (by unit when the answer lists one division with level=unit), from /api/compliance"},
 		"compliance-trend":     {everyone, one(s.compliance, nil), drawComplianceTrend, "Compliance trend, from /api/compliance"},
 		"outcome-trend":        {everyone, one(s.outcomes, map[string]string{"group_by": "month"}), drawOutcomeTrend, "Monthly outcome rate with 95% CI, from /api/outcomes?group_by=month"},
 		"force-matrix":         {everyone, one(s.forceMatrix, nil), drawForceMatrix, "IMIM subject behaviour × officer response, from /api/force/matrix"},

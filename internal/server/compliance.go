@@ -208,7 +208,7 @@ func (s *Server) compliance(c *fiber.Ctx) error {
 		}
 	}
 
-	if level == "division" {
+	if level == "division" && f.Unit == "" { // a unit filter keeps the unit's own rows
 		bal = balanceByDivision(bal)
 	}
 	body.HoursBalance = []balance{}

@@ -69,7 +69,7 @@ var (
 	docCompliance    = opDoc{summary: "Recertification compliance on a day by course, division and unit; overdue officers; monthly trend; hours balance",
 		params: withFilter(pDate("as_of", "the day compliance is judged on (default today)"), pText("course", "only this course"),
 			pInt("months", 1, 120, "months of trend (default 24)"), pInt("overdue_limit", 0, 1000000, "overdue officers listed (default 500)"),
-			pEnum("level", "finest level listed: unit (default; divisions with their units, hours balance per unit) or division (no unit rows, hours balance per division)", "unit", "division")),
+			pEnum("level", "finest level listed: unit (default; divisions with their units, hours balance per unit) or division (no unit rows, hours balance per division; with a unit filter, the unit's own balance rows)", "unit", "division")),
 		answer: complianceBody{}}
 	docOutcomes = opDoc{summary: "Outcome rates per officer-year with exact 95% CIs, by group",
 		params: withFilter(pEnum("outcome", "the outcome counted", analysis.Outcomes...), pEnum("group_by", "grouping", "division", "unit", "year", "month")),

@@ -202,6 +202,12 @@ func TestComplianceByDivision(t *testing.T) {
 			t.Errorf("%v: share %v, want %v", b["division"], sh, w.de/(w.de+w.uf))
 		}
 	}
+	// A unit filter keeps the unit's own balance row, named.
+	unit := all["hours_balance"].([]any)[0].(map[string]any)
+	one := get(t, app, q+"&level=division&unit="+url.QueryEscape(unit["unit"].(string)), 200)["hours_balance"].([]any)
+	if len(one) != 1 || fmt.Sprint(one[0]) != fmt.Sprint(unit) {
+		t.Errorf("balance of unit %v at level=division: %v, want %v", unit["unit"], one, unit)
+	}
 }
 
 // TestComplianceOverdueList: the overdue list is the first overdue_limit of
