@@ -25,8 +25,8 @@ type endpoint struct {
 	name, path string
 	// dashboard: a leadership route (the dashboard page, its charts, or the
 	// leadership API it is built on: outcome rates, the IMIM matrix,
-	// disparities): held to the dashboard targets and part of the load test. The others
-	// are the evaluators' analyses on /evaluate.
+	// disparities): held to the dashboard targets and part of the load
+	// test. The others are the evaluators' analyses on /evaluate.
 	dashboard bool
 	// apiOnly: a dashboard route in the form API clients ask for it and the
 	// page does not (compliance with every unit): held to the dashboard

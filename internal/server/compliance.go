@@ -236,8 +236,8 @@ func balanceByDivision(units []store.BalanceRow) []store.BalanceRow {
 			d.ForceHours += u.ForceHours
 			continue
 		}
-		out = append(out, store.BalanceRow{Division: u.Division, OfficerYears: u.OfficerYears,
-			DeescalationHours: u.DeescalationHours, ForceHours: u.ForceHours})
+		u.Unit = ""
+		out = append(out, u)
 	}
 	return out
 }
