@@ -68,6 +68,9 @@ type Panel struct {
 	// Never is the Cohort value of never-treated units. It must lie outside
 	// 0..T−1, so the zero value is rejected rather than read as "period 0".
 	Never int
+	// Cluster, if not nil, is each unit's cluster (officers: their unit),
+	// for StaggeredResult.Clustered.
+	Cluster []int
 }
 
 // StaggeredResult is a Callaway–Sant'Anna aggregate with its design-based
@@ -82,6 +85,9 @@ type StaggeredResult struct {
 	// SERefined is the package's "se": the Neyman variance less the part
 	// explained by the outcomes before the first cohort's treatment.
 	SERefined float64
+	// Clustered is Estimate's cluster-robust standard error, when the panel
+	// has clusters.
+	Clustered ClusteredSE
 	// Relative is Estimate relative to the untreated level over the same cells.
 	Relative RelativeChange
 	Units    int // units used
@@ -108,6 +114,26 @@ type RelativeChange struct {
 	Lo, Hi             float64
 	TreatedMean        float64 // Σ weight·Ȳ(g,t) over the cells
 	UntreatedEstimated float64 // TreatedMean − the effect
+}
+
+// ClusteredSE is a cluster-robust standard error of a Staggered estimate θ,
+// which is linear in the cohort means: θ = Σ_g A_g·Ȳ_g, so each unit's
+// influence is ψ_i = A_g·(Y_i − Ȳ_g)/N_g and V = G/(G−1)·Σ_c (Σ_{i∈c} ψ_i)²
+// over the G clusters of the units used (the weights A taken as fixed, as
+// the Neyman variance takes them). With every unit its own cluster it is
+// the Neyman variance with each cohort's N_g−1 replaced by N_g, times
+// G/(G−1). It allows for units of a cluster that are assigned together and
+// share shocks, which the Neyman variance assumes away. A cohort whose units
+// are all in one cluster adds nothing to V (its influences sum to zero):
+// Lone counts those that enter the estimate, with which V understates. OK is
+// false, with Reason, when there are fewer than two clusters.
+type ClusteredSE struct {
+	OK       bool
+	Reason   string
+	Clusters int
+	Lone     int
+	SE       float64
+	Lo, Hi   float64
 }
 
 // StaggeredCohort is a cohort used by Staggered. Treated is false for a
@@ -215,6 +241,11 @@ func Staggered(p Panel, estimand string, level float64) (*StaggeredResult, error
 	r.Lo, r.Hi = r.Estimate-z*r.SE, r.Estimate+z*r.SE
 	r.SERefined = d.refinedSE(l.atheta, v[0])
 	r.Relative = relativeChange(r.Estimate, floats.Dot(l.mu, d.mean), v, z)
+	if p.Cluster != nil {
+		if r.Clustered = d.clustered(l.comb, p.Y, p.Cluster); r.Clustered.OK {
+			r.Clustered.Lo, r.Clustered.Hi = r.Estimate-z*r.Clustered.SE, r.Estimate+z*r.Clustered.SE
+		}
+	}
 	for _, c := range cells {
 		att, controls := d.att(c.k, c.t)
 		r.Cells = append(r.Cells, StaggeredCell{Cohort: d.coh[c.k].g, Period: c.t, ATT: att, Weight: c.w, Controls: controls})
@@ -223,7 +254,8 @@ func Staggered(p Panel, estimand string, level float64) (*StaggeredResult, error
 		return cmp.Or(cmp.Compare(a.Cohort, b.Cohort), cmp.Compare(a.Period, b.Period))
 	})
 
-	ok := allFinite(r.Estimate, r.SE, r.Lo, r.Hi, r.SERefined, r.Relative.Estimate, r.Relative.SE, r.Relative.Lo, r.Relative.Hi)
+	ok := allFinite(r.Estimate, r.SE, r.Lo, r.Hi, r.SERefined, r.Relative.Estimate, r.Relative.SE, r.Relative.Lo, r.Relative.Hi,
+		r.Clustered.SE, r.Clustered.Lo, r.Clustered.Hi)
 	for _, e := range r.Events {
 		ok = ok && allFinite(e.Estimate, e.SE, e.Lo, e.Hi, e.SERefined)
 	}
@@ -258,6 +290,8 @@ func (p Panel) check() error {
 		return fmt.Errorf("stats.Staggered: len(Y) = %d, want N·T = %d", len(p.Y), p.N*p.T)
 	case len(p.Cohort) != p.N:
 		return fmt.Errorf("stats.Staggered: len(Cohort) = %d, want N = %d", len(p.Cohort), p.N)
+	case p.Cluster != nil && len(p.Cluster) != p.N:
+		return fmt.Errorf("stats.Staggered: len(Cluster) = %d, want N = %d", len(p.Cluster), p.N)
 	case p.Never >= 0 && p.Never < p.T:
 		return fmt.Errorf("stats.Staggered: Never = %d is a period of the window 0..%d; mark never-treated units with a negative value or one ≥ T", p.Never, p.T-1)
 	}
@@ -291,6 +325,7 @@ type staggered struct {
 	units    int
 	excluded []StaggeredExclusion
 	tEnd     int       // cells need t < tEnd
+	members  [][]int32 // each cohort's units
 	mean     []float64 // G×T cohort means Ȳ(g,t)
 	cov      []float64 // G×T×T cohort covariance matrices S_g
 	refiners map[int]*refiner
@@ -387,8 +422,45 @@ func newStaggered(p Panel) (*staggered, error) {
 		}
 		members[k] = append(members[k], int32(i))
 	}
+	d.members = members
 	d.moments(p.Y, members)
 	return d, nil
+}
+
+// clustered returns the cluster-robust standard error of comb·mean (see
+// ClusteredSE), without its interval. Clusters are summed in the order their
+// first unit appears, so the result does not depend on map order.
+func (d *staggered) clustered(comb, y []float64, cluster []int) ClusteredSE {
+	T := d.T
+	at := map[int]int{}
+	var sums []float64
+	lone := 0
+	for k, m := range d.members {
+		row := comb[k*T : (k+1)*T]
+		base := floats.Dot(row, d.mean[k*T:(k+1)*T])
+		n := float64(len(m))
+		if !allZero(row) && !slices.ContainsFunc(m, func(i int32) bool { return cluster[i] != cluster[m[0]] }) {
+			lone++
+		}
+		for _, i := range m {
+			c, ok := at[cluster[i]]
+			if !ok {
+				c = len(sums)
+				at[cluster[i]] = c
+				sums = append(sums, 0)
+			}
+			sums[c] += (floats.Dot(row, y[int(i)*T:(int(i)+1)*T]) - base) / n
+		}
+	}
+	g := len(sums)
+	if g < 2 {
+		return ClusteredSE{Clusters: g, Lone: lone, Reason: "the units used are all in one cluster: a cluster-robust variance needs two or more"}
+	}
+	var v float64
+	for _, s := range sums {
+		v += s * s
+	}
+	return ClusteredSE{OK: true, Clusters: g, Lone: lone, SE: math.Sqrt(v * float64(g) / float64(g-1))}
 }
 
 // treated reports whether cohort c has cells: first treated inside the

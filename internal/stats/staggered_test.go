@@ -586,3 +586,81 @@ func BenchmarkStaggered(b *testing.B) {
 		})
 	}
 }
+
+// TestStaggeredClusteredByHand works the cluster-robust SE of the simple
+// estimate on handPanel. Each unit's influence is (Z_i − Z̄_g)/N_g with the
+// Z of TestStaggeredByHand: A −1/6, B 1/6; C 1/6, D −1/6; E 1/3, F −1/3.
+func TestStaggeredClusteredByHand(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cluster []int
+		se      float64
+		lone    int
+	}{
+		// {A,C,E} sums to 1/3, {B,D,F} to −1/3: V = 2/1·(1/9 + 1/9) = 4/9.
+		{"two clusters across cohorts", []int{7, 9, 7, 9, 7, 9}, 2.0 / 3, 0},
+		// Every unit its own cluster: 6/5·(4/36 + 2/9) = 2/5, the Neyman 2/3
+		// with N_g − 1 = 1 replaced by N_g = 2, times G/(G−1).
+		{"one unit per cluster", []int{0, 1, 2, 3, 4, 5}, math.Sqrt(0.4), 0},
+		// Clusters that are the cohorts: each sums to zero.
+		{"clusters are the cohorts", []int{0, 0, 1, 1, 2, 2}, 0, 3},
+	} {
+		p := handPanel()
+		p.Cluster = tc.cluster
+		r, err := Staggered(p, "simple", 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := r.Clustered
+		if !c.OK || c.Clusters != len(slices.Compact(slices.Sorted(slices.Values(tc.cluster)))) || c.Lone != tc.lone ||
+			math.Abs(c.SE-tc.se) > 1e-12 || math.Abs(c.Lo-(r.Estimate-1.959963984540054*c.SE)) > 1e-12 {
+			t.Errorf("%s: %+v, want SE %v, %d lone", tc.name, c, tc.se, tc.lone)
+		}
+	}
+	p := handPanel()
+	if r, _ := Staggered(p, "simple", 0.95); r.Clustered != (ClusteredSE{}) {
+		t.Errorf("no clusters given: %+v", r.Clustered)
+	}
+	p.Cluster = []int{4, 4, 4, 4, 4, 4}
+	if r, _ := Staggered(p, "simple", 0.95); r.Clustered.OK || r.Clustered.Reason == "" || r.Clustered.Clusters != 1 {
+		t.Errorf("one cluster: %+v", r.Clustered)
+	}
+	p.Cluster = []int{1, 2}
+	if _, err := Staggered(p, "simple", 0.95); err == nil || !strings.Contains(err.Error(), "Cluster") {
+		t.Errorf("short Cluster: %v", err)
+	}
+}
+
+// TestStaggeredClusteredStatsmodels: with one treated cohort and one
+// post-period the estimate is a difference in differences, and its
+// cluster-robust SE is that of the OLS coefficient on treatment in statsmodels
+// (testdata/staggered_cluster_reference.py), times √(G/(G−1)).
+func TestStaggeredClusteredStatsmodels(t *testing.T) {
+	var ref struct {
+		Cases []struct {
+			N, T, G    int
+			Y          []float64
+			Cohort     []int
+			Cluster    []int
+			Estimate   float64
+			Clusters   int
+			SEExpected float64 `json:"se_expected"`
+		}
+	}
+	readJSON(t, "staggered_cluster.json", &ref)
+	if len(ref.Cases) != 3 {
+		t.Fatalf("%d cases", len(ref.Cases))
+	}
+	for _, c := range ref.Cases {
+		r, err := Staggered(Panel{N: c.N, T: c.T, Y: c.Y, Cohort: c.Cohort, Cluster: c.Cluster, Never: -1}, "simple", 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Cells) != 1 || math.Abs(r.Estimate-c.Estimate) > 1e-12 {
+			t.Errorf("N=%d: estimate %v over %d cells, want %v over one", c.N, r.Estimate, len(r.Cells), c.Estimate)
+		}
+		if cl := r.Clustered; !cl.OK || cl.Clusters != c.Clusters || cl.Lone != 0 || math.Abs(cl.SE/c.SEExpected-1) > 1e-10 {
+			t.Errorf("N=%d: clustered %+v, want SE %v over %d clusters", c.N, cl, c.SEExpected, c.Clusters)
+		}
+	}
+}
