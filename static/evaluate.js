@@ -132,7 +132,10 @@ function renderStaggered(s, err) {
       h('strong', { id: 'staggered-estimate' }, fmtCI(s.estimate, s.ci_low, s.ci_high, (x) => fmtNum(x, 4))), ` ${s.units || ''}.`),
     h('p', null, 'Relative change: ', h('strong', { id: 'staggered-relative' }, `${fmtChange(s.relative_change)} (95% CI ${fmtChange(s.relative_ci_low)} to ${fmtChange(s.relative_ci_high)})`),
       ` of the untreated mean ${fmtNum(s.untreated_mean, 4)}.`),
-    h('p', { class: 'note' }, `${fmtInt(s.treated_cohorts)} treated cohorts, ${fmtInt(s.officers)} officers over ${fmtInt(s.months)} months; ${fmtInt(s.excluded_officers)} officers left out.`),
+    h('p', null, 'Allowing for units trained together (unit-clustered): ', isNum(s.se_unit_clustered)
+      ? h('strong', { id: 'staggered-clustered' }, fmtCI(s.estimate, s.ci_low_unit_clustered, s.ci_high_unit_clustered, (x) => fmtNum(x, 4)))
+      : h('span', { id: 'staggered-clustered' }, `not computed: ${s.se_unit_clustered_not_computed}`), '.'),
+    h('p', { class: 'note' }, `${fmtInt(s.treated_cohorts)} treated cohorts, ${fmtInt(s.officers)} officers in ${fmtInt(s.unit_clusters)} units over ${fmtInt(s.months)} months; ${fmtInt(s.excluded_officers)} officers left out.`),
   ];
   clear(el).append(...items);
 }
@@ -201,7 +204,8 @@ function caveats(r, errs) {
       const why = (s.exclusions || []).map((x) => `${fmtInt(x.officers)} ${x.reason}`).join('; ');
       out.push(`${fmtInt(s.excluded_officers)} officers are excluded from the staggered estimate: ${why}.`);
     }
-    out.push("The staggered estimate's Neyman standard error treats each officer's training month as assigned independently; when whole units were trained together it is too small.");
+    out.push("The staggered estimate's Neyman standard error treats each officer's training month as assigned independently; when whole units were trained together it is too small" +
+      (isNum(s.se_unit_clustered) ? ': read the unit-clustered interval beside it.' : ', and the unit-clustered one could not be computed here.'));
   }
   const ev = r.event;
   if (ev && ev.event_study) {

@@ -51,7 +51,15 @@ type StaggeredResult struct {
 	CILow     float64 `json:"ci_low"`
 	CIHigh    float64 `json:"ci_high"`
 	SERefined float64 `json:"se_refined"`
-	Units     string  `json:"units"`
+	// The unit-clustered alternative (stats.ClusteredSE with officers'
+	// units as clusters): nil, with the reason, when it cannot be computed.
+	SEUnitClustered     *float64 `json:"se_unit_clustered"`
+	CILowUnitClustered  *float64 `json:"ci_low_unit_clustered"`
+	CIHighUnitClustered *float64 `json:"ci_high_unit_clustered"`
+	UnitClusters        int      `json:"unit_clusters"`
+	LoneCohorts         int      `json:"cohorts_within_one_unit"`
+	UnitClusteredWhy    string   `json:"se_unit_clustered_not_computed,omitempty"`
+	Units               string   `json:"units"`
 	// Relative change: Estimate over the treated cells' estimated untreated
 	// mean (−0.28 for a 28% reduction); nil when that mean is not positive.
 	RelativeChange *float64 `json:"relative_change"`
@@ -70,6 +78,11 @@ type StaggeredResult struct {
 	EventStudy       []EventTime       `json:"event_study,omitempty"`
 	Method           string            `json:"method"`
 }
+
+// MinUnitClusters is the fewest units for which Staggered reports the
+// unit-clustered standard error: with fewer, a cluster-robust variance is
+// too noisy (and too small) to be usable.
+const MinUnitClusters = 20
 
 // Staggered runs the Callaway & Sant'Anna estimator with not-yet-treated
 // comparisons (staggered_cs of the R package staggered, via
@@ -111,7 +124,24 @@ func Staggered(ctx context.Context, st *store.Store, r Request) (*StaggeredResul
 			"only officers in service in every month of the window. Standard error and 95% interval are the Neyman " +
 			"(design-based) ones (se_neyman); se_refined is the package's refined se. They treat officers' training months " +
 			"as assigned independently: when whole units are trained together and units differ in their rates, they " +
-			"understate the uncertainty.",
+			"understate the uncertainty. se_unit_clustered and its interval allow for that: the estimate is linear in the " +
+			"cohorts' monthly means, and the officers' influences on it are summed within each unit (cluster-robust, with " +
+			"the factor G/(G−1) for G units). It needs many units (some 40 or more) to be trusted, and a cohort whose " +
+			"officers are all in one unit adds nothing to it (cohorts_within_one_unit counts them).",
+	}
+	c := s.Clustered
+	res.UnitClusters, res.LoneCohorts = c.Clusters, c.Lone
+	switch {
+	case !c.OK:
+		res.UnitClusteredWhy = "the officers used are all in one unit: a unit-clustered variance needs two or more units"
+	case c.Clusters < MinUnitClusters:
+		res.UnitClusteredWhy = fmt.Sprintf("the officers used are in %d units: a unit-clustered variance needs some %d or more to be usable",
+			c.Clusters, MinUnitClusters)
+	case c.Lone > 0:
+		res.UnitClusteredWhy = fmt.Sprintf("%d of the cohorts in the estimate have all their officers in one unit: the differences between "+
+			"units cannot be seen within them, so a unit-clustered variance would understate", c.Lone)
+	default:
+		res.SEUnitClustered, res.CILowUnitClustered, res.CIHighUnitClustered = &c.SE, &c.Lo, &c.Hi
 	}
 	if s.Relative.OK {
 		res.RelativeChange, res.RelativeLow, res.RelativeHigh = &s.Relative.Estimate, &s.Relative.Lo, &s.Relative.Hi
@@ -161,8 +191,8 @@ func Staggered(ctx context.Context, st *store.Store, r Request) (*StaggeredResul
 }
 
 // balanced returns the balanced panel of the officers in service in every
-// month of the window, ordered by cohort, with their monthly counts, and
-// the events it holds.
+// month of the window, ordered by cohort, with their monthly counts and
+// their units as clusters, and the events it holds.
 func balanced(tp *store.TreatmentPanel) (stats.Panel, float64) {
 	T := tp.Window.Months()
 	o := &tp.Officers
@@ -173,7 +203,8 @@ func balanced(tp *store.TreatmentPanel) (stats.Panel, float64) {
 		}
 	}
 	slices.SortStableFunc(in, func(a, b int) int { return cmp.Compare(o.Treated[a], o.Treated[b]) })
-	p := stats.Panel{N: len(in), T: T, Y: make([]float64, len(in)*T), Cohort: make([]int, len(in)), Never: store.NeverTreated}
+	p := stats.Panel{N: len(in), T: T, Y: make([]float64, len(in)*T), Cohort: make([]int, len(in)), Never: store.NeverTreated,
+		Cluster: make([]int, len(in))}
 	row := make([]int, len(o.Key))
 	for i := range row {
 		row[i] = -1
@@ -181,6 +212,7 @@ func balanced(tp *store.TreatmentPanel) (stats.Panel, float64) {
 	for r, i := range in {
 		row[i] = r
 		p.Cohort[r] = int(o.Treated[i])
+		p.Cluster[r] = int(o.Unit[i])
 	}
 	var events float64
 	e := &tp.Events

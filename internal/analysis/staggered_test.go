@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -11,9 +12,16 @@ import (
 )
 
 // TestStaggeredMatchesRowLevel checks the balanced panel read from the
-// events against one built from every officer-month, for each estimand.
+// events against one built from every officer-month, for each estimand: a
+// service of 9 units (no unit-clustered SE) and one of enough units for it.
 func TestStaggeredMatchesRowLevel(t *testing.T) {
-	st := demoWith(t, demoOptions(600, 4), nil)
+	for _, size := range []struct{ officers, years int }{{600, 4}, {3000, 3}} {
+		t.Run(fmt.Sprint(size.officers), func(t *testing.T) { staggeredMatchesRowLevel(t, size.officers, size.years) })
+	}
+}
+
+func staggeredMatchesRowLevel(t *testing.T, officers, years int) {
+	st := demoWith(t, demoOptions(officers, years), nil)
 	r := request(t, st, "course", demo.DeescalationCourse, "outcome", "complaints", "from", "2022-01")
 	d := readOfficerMonths(t, st, r)
 	// Officers with a row in every month of the window, rows in month order.
@@ -31,9 +39,11 @@ func TestStaggeredMatchesRowLevel(t *testing.T) {
 		}
 	}
 	slices.Sort(keys)
-	p := stats.Panel{N: len(keys), T: T, Y: make([]float64, len(keys)*T), Cohort: make([]int, len(keys)), Never: math.MinInt32}
+	p := stats.Panel{N: len(keys), T: T, Y: make([]float64, len(keys)*T), Cohort: make([]int, len(keys)), Never: math.MinInt32,
+		Cluster: make([]int, len(keys))}
 	for n, k := range keys {
 		p.Cohort[n] = p.Never
+		p.Cluster[n] = int(d.unit[byOfficer[k][0]])
 		for _, i := range byOfficer[k] {
 			p.Y[n*T+int(d.month[i]-first)] = d.y[i]
 			if d.trained[i] == 1 && (p.Cohort[n] == p.Never || int(d.month[i]-first) < p.Cohort[n]) {
@@ -57,13 +67,23 @@ func TestStaggeredMatchesRowLevel(t *testing.T) {
 			t.Errorf("%s: %.12g (se %.12g, %d officers); rows: %.12g (se %.12g, %d)", est, got.Estimate, got.SE, got.Officers,
 				want.Estimate, want.SE, want.Units)
 		}
+		// The unit-clustered SE from the same panel with the officers' units,
+		// shown only with enough units and no cohort within one unit.
+		c := want.Clustered
+		shown := c.OK && c.Clusters >= MinUnitClusters && c.Lone == 0
+		if got.UnitClusters != c.Clusters || got.LoneCohorts != c.Lone || (got.SEUnitClustered != nil) != shown ||
+			(shown && rel(*got.SEUnitClustered, c.SE) > 1e-9) || (!shown && got.UnitClusteredWhy == "") {
+			t.Errorf("%s: unit-clustered %v over %d units (%d lone), why %q; rows: %+v", est, got.SEUnitClustered, got.UnitClusters,
+				got.LoneCohorts, got.UnitClusteredWhy, c)
+		}
 		if int64(got.Officers)+got.ExcludedOfficers != got.Selection.Officers {
 			t.Errorf("%s: %d officers used + %d excluded ≠ %d selected", est, got.Officers, got.ExcludedOfficers, got.Selection.Officers)
 		}
 		if (est == "event") != (len(got.EventStudy) > 0) {
 			t.Errorf("%s: %d event-study rows", est, len(got.EventStudy))
 		}
-		t.Logf("%s: %.5f [%.5f, %.5f], %d officers in %d cohorts (%d treated), %d excluded", est, got.Estimate, got.CILow, got.CIHigh,
-			got.Officers, len(got.Cohorts), got.TreatedCohorts, got.ExcludedOfficers)
+		t.Logf("%s: %.5f [%.5f, %.5f], %d officers in %d cohorts (%d treated), %d excluded; unit-clustered SE %.5g over %d units, %d lone (%s)",
+			est, got.Estimate, got.CILow, got.CIHigh, got.Officers, len(got.Cohorts), got.TreatedCohorts, got.ExcludedOfficers, c.SE,
+			c.Clusters, c.Lone, got.UnitClusteredWhy)
 	}
 }

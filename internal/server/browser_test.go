@@ -396,6 +396,12 @@ func TestBrowser(t *testing.T) {
 		if loc := eval[string](tb, `location.search`); !strings.Contains(loc, "course=ICAT") {
 			t.Errorf("URL %q does not keep the form", loc)
 		}
+		// The unit-clustered interval, or why there is none (the test
+		// service has too few units for one).
+		sg := b.apiJSON(t, "/api/staggered?course=ICAT&outcome=force")
+		if why, _ := sg["se_unit_clustered_not_computed"].(string); why == "" || !strings.Contains(tb.text("staggered-clustered"), why) {
+			t.Errorf("unit-clustered line %q, want the API's reason %q", tb.text("staggered-clustered"), why)
+		}
 		if cv := tb.text("caveats"); !strings.Contains(cv, "description, not an effect") {
 			t.Errorf("caveats %q do not label the crude ratio", cv)
 		}
