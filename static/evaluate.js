@@ -130,7 +130,7 @@ function renderStaggered(s, err) {
   const items = [
     h('p', null, `Estimate (${estimandNames[s.estimand] || s.estimand}): `,
       h('strong', { id: 'staggered-estimate' }, fmtCI(s.estimate, s.ci_low, s.ci_high, (x) => fmtNum(x, 4))), ` ${s.units || ''}.`),
-    h('p', null, 'Relative change: ', h('strong', { id: 'staggered-relative' }, `${fmtChange(s.relative_change)} (95% CI ${fmtChange(s.relative_ci_low)} to ${fmtChange(s.relative_ci_high)})`),
+    h('p', null, 'Relative change (Neyman interval): ', h('strong', { id: 'staggered-relative' }, `${fmtChange(s.relative_change)} (95% CI ${fmtChange(s.relative_ci_low)} to ${fmtChange(s.relative_ci_high)})`),
       ` of the untreated mean ${fmtNum(s.untreated_mean, 4)}.`),
     h('p', null, 'Allowing for units trained together (unit-clustered): ', isNum(s.se_unit_clustered)
       ? h('strong', { id: 'staggered-clustered' }, fmtCI(s.estimate, s.ci_low_unit_clustered, s.ci_high_unit_clustered, (x) => fmtNum(x, 4)))

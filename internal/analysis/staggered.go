@@ -125,24 +125,14 @@ func Staggered(ctx context.Context, st *store.Store, r Request) (*StaggeredResul
 			"(design-based) ones (se_neyman); se_refined is the package's refined se. They treat officers' training months " +
 			"as assigned independently: when whole units are trained together and units differ in their rates, they " +
 			"understate the uncertainty. se_unit_clustered and its interval allow for that: the estimate is linear in the " +
-			"cohorts' monthly means, and the officers' influences on it are summed within each unit (cluster-robust, with " +
-			"the factor G/(G−1) for G units). It needs many units (some 40 or more) to be trusted, and a cohort whose " +
-			"officers are all in one unit adds nothing to it (cohorts_within_one_unit counts them).",
+			"cohorts' monthly means, and the officers' influences on it, each scaled by √(k/(k−1)) for the k units its " +
+			"cohort spans, are summed within each unit (cluster-robust; with whole units trained together, the stratified " +
+			"variance). It is given only with " + fmt.Sprint(MinUnitClusters) + " or more units and when no cohort in the " +
+			"estimate has all its officers in one unit (cohorts_within_one_unit), within which differences between units " +
+			"cannot be seen. The relative change and the event-study rows keep the Neyman intervals.",
 	}
-	c := s.Clustered
-	res.UnitClusters, res.LoneCohorts = c.Clusters, c.Lone
-	switch {
-	case !c.OK:
-		res.UnitClusteredWhy = "the officers used are all in one unit: a unit-clustered variance needs two or more units"
-	case c.Clusters < MinUnitClusters:
-		res.UnitClusteredWhy = fmt.Sprintf("the officers used are in %d units: a unit-clustered variance needs some %d or more to be usable",
-			c.Clusters, MinUnitClusters)
-	case c.Lone > 0:
-		res.UnitClusteredWhy = fmt.Sprintf("%d of the cohorts in the estimate have all their officers in one unit: the differences between "+
-			"units cannot be seen within them, so a unit-clustered variance would understate", c.Lone)
-	default:
-		res.SEUnitClustered, res.CILowUnitClustered, res.CIHighUnitClustered = &c.SE, &c.Lo, &c.Hi
-	}
+	res.UnitClusters, res.LoneCohorts = s.Clustered.Clusters, s.Clustered.Lone
+	res.SEUnitClustered, res.CILowUnitClustered, res.CIHighUnitClustered, res.UnitClusteredWhy = unitClustered(s.Clustered)
 	if s.Relative.OK {
 		res.RelativeChange, res.RelativeLow, res.RelativeHigh = &s.Relative.Estimate, &s.Relative.Lo, &s.Relative.Hi
 		res.UntreatedMean = &s.Relative.UntreatedEstimated
@@ -188,6 +178,23 @@ func Staggered(ctx context.Context, st *store.Store, r Request) (*StaggeredResul
 		res.EventStudy = append(res.EventStudy, EventTime{E: e.E, Estimate: e.Estimate, SE: e.SE, CILow: e.Lo, CIHigh: e.Hi, Cohorts: e.Cohorts})
 	}
 	return res, nil
+}
+
+// unitClustered returns the unit-clustered SE and interval of a staggered
+// estimate, or nils and why they are not given: fewer than MinUnitClusters
+// units, or a cohort of the estimate within one unit.
+func unitClustered(c stats.ClusteredSE) (se, lo, hi *float64, why string) {
+	switch {
+	case !c.OK || c.Clusters < 2:
+		return nil, nil, nil, "the officers used are all in one unit (or the dataset records no units): a unit-clustered variance needs two or more"
+	case c.Clusters < MinUnitClusters:
+		return nil, nil, nil, fmt.Sprintf("the officers used are in %d units: a unit-clustered variance needs %d or more to be usable",
+			c.Clusters, MinUnitClusters)
+	case c.Lone > 0:
+		return nil, nil, nil, fmt.Sprintf("%d of the cohorts in the estimate have all their officers in one unit: differences between "+
+			"units cannot be seen within them, so a unit-clustered variance would understate", c.Lone)
+	}
+	return &c.SE, &c.Lo, &c.Hi, ""
 }
 
 // balanced returns the balanced panel of the officers in service in every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"deesc/internal/demo"
@@ -85,5 +86,28 @@ func staggeredMatchesRowLevel(t *testing.T, officers, years int) {
 		t.Logf("%s: %.5f [%.5f, %.5f], %d officers in %d cohorts (%d treated), %d excluded; unit-clustered SE %.5g over %d units, %d lone (%s)",
 			est, got.Estimate, got.CILow, got.CIHigh, got.Officers, len(got.Cohorts), got.TreatedCohorts, got.ExcludedOfficers, c.SE,
 			c.Clusters, c.Lone, got.UnitClusteredWhy)
+	}
+}
+
+// TestUnitClustered: the unit-clustered SE is given with enough units and no
+// cohort within one unit, and otherwise says why.
+func TestUnitClustered(t *testing.T) {
+	for _, tc := range []struct {
+		c    stats.ClusteredSE
+		want string // "" = given; else a word of the reason
+	}{
+		{stats.ClusteredSE{Clusters: 1, Reason: "one"}, "one unit"},
+		{stats.ClusteredSE{OK: true, Clusters: MinUnitClusters - 1, SE: 1}, fmt.Sprintf("in %d units", MinUnitClusters-1)},
+		{stats.ClusteredSE{OK: true, Clusters: 40, Lone: 2, SE: 1}, "2 of the cohorts"},
+		{stats.ClusteredSE{OK: true, Clusters: MinUnitClusters, SE: 0.5, Lo: -1, Hi: 1}, ""},
+	} {
+		se, lo, hi, why := unitClustered(tc.c)
+		if tc.want == "" {
+			if se == nil || *se != 0.5 || *lo != -1 || *hi != 1 || why != "" {
+				t.Errorf("%+v: %v %v %v %q, want it given", tc.c, se, lo, hi, why)
+			}
+		} else if se != nil || lo != nil || hi != nil || !strings.Contains(why, tc.want) {
+			t.Errorf("%+v: %v, %q, want none and a reason with %q", tc.c, se, why, tc.want)
+		}
 	}
 }

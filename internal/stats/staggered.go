@@ -118,15 +118,23 @@ type RelativeChange struct {
 
 // ClusteredSE is a cluster-robust standard error of a Staggered estimate θ,
 // which is linear in the cohort means: θ = Σ_g A_g·Ȳ_g, so each unit's
-// influence is ψ_i = A_g·(Y_i − Ȳ_g)/N_g and V = G/(G−1)·Σ_c (Σ_{i∈c} ψ_i)²
-// over the G clusters of the units used (the weights A taken as fixed, as
-// the Neyman variance takes them). With every unit its own cluster it is
-// the Neyman variance with each cohort's N_g−1 replaced by N_g, times
-// G/(G−1). It allows for units of a cluster that are assigned together and
-// share shocks, which the Neyman variance assumes away. A cohort whose units
-// are all in one cluster adds nothing to V (its influences sum to zero):
-// Lone counts those that enter the estimate, with which V understates. OK is
-// false, with Reason, when there are fewer than two clusters.
+// influence is ψ_i = A_g·(Y_i − Ȳ_g)/N_g (the weights A taken as fixed, as
+// the Neyman variance takes them), and
+//
+//	V = Σ_c (Σ_{i∈c} f_{g_i}·ψ_i)²,  f_g = √(k_g/(k_g−1)),
+//
+// over the clusters c of the units used, k_g being the clusters cohort g's
+// units fall in. Centring within a cohort uses up one of its clusters'
+// worth of variation; f_g gives it back, cohort by cohort (a single G/(G−1)
+// does not: with two or three clusters per cohort it leaves V a third to a
+// half too small). When clusters lie within cohorts (whole clusters
+// assigned together) V is the stratified estimator Σ_g k_g/(k_g−1)·Σ_c S_c²;
+// with every unit its own cluster it is the Neyman variance. It allows for
+// units of a cluster that are assigned together and share shocks, which the
+// Neyman variance assumes away. A cohort whose units are all in one cluster
+// adds nothing to V (its influences sum to zero there): Lone counts those
+// that enter the estimate, with which V understates. OK is false, with
+// Reason, when there are fewer than two clusters.
 type ClusteredSE struct {
 	OK       bool
 	Reason   string
@@ -438,10 +446,17 @@ func (d *staggered) clustered(comb, y []float64, cluster []int) ClusteredSE {
 	for k, m := range d.members {
 		row := comb[k*T : (k+1)*T]
 		base := floats.Dot(row, d.mean[k*T:(k+1)*T])
-		n := float64(len(m))
-		if !allZero(row) && !slices.ContainsFunc(m, func(i int32) bool { return cluster[i] != cluster[m[0]] }) {
+		in := map[int]bool{}
+		for _, i := range m {
+			in[cluster[i]] = true
+		}
+		f := 1.0 // a lone cohort's influences sum to zero in its cluster
+		if kg := float64(len(in)); kg > 1 {
+			f = math.Sqrt(kg / (kg - 1))
+		} else if !allZero(row) {
 			lone++
 		}
+		f /= float64(len(m))
 		for _, i := range m {
 			c, ok := at[cluster[i]]
 			if !ok {
@@ -449,7 +464,7 @@ func (d *staggered) clustered(comb, y []float64, cluster []int) ClusteredSE {
 				at[cluster[i]] = c
 				sums = append(sums, 0)
 			}
-			sums[c] += (floats.Dot(row, y[int(i)*T:(int(i)+1)*T]) - base) / n
+			sums[c] += f * (floats.Dot(row, y[int(i)*T:(int(i)+1)*T]) - base)
 		}
 	}
 	g := len(sums)
@@ -460,7 +475,7 @@ func (d *staggered) clustered(comb, y []float64, cluster []int) ClusteredSE {
 	for _, s := range sums {
 		v += s * s
 	}
-	return ClusteredSE{OK: true, Clusters: g, Lone: lone, SE: math.Sqrt(v * float64(g) / float64(g-1))}
+	return ClusteredSE{OK: true, Clusters: g, Lone: lone, SE: math.Sqrt(v)}
 }
 
 // treated reports whether cohort c has cells: first treated inside the

@@ -589,7 +589,8 @@ func BenchmarkStaggered(b *testing.B) {
 
 // TestStaggeredClusteredByHand works the cluster-robust SE of the simple
 // estimate on handPanel. Each unit's influence is (Z_i − Z̄_g)/N_g with the
-// Z of TestStaggeredByHand: A −1/6, B 1/6; C 1/6, D −1/6; E 1/3, F −1/3.
+// Z of TestStaggeredByHand: A −1/6, B 1/6; C 1/6, D −1/6; E 1/3, F −1/3,
+// scaled by √(k_g/(k_g−1)) for the k_g clusters of its cohort.
 func TestStaggeredClusteredByHand(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -597,11 +598,11 @@ func TestStaggeredClusteredByHand(t *testing.T) {
 		se      float64
 		lone    int
 	}{
-		// {A,C,E} sums to 1/3, {B,D,F} to −1/3: V = 2/1·(1/9 + 1/9) = 4/9.
+		// Each cohort in two clusters (f = √2): {A,C,E} sums to √2/3, {B,D,F}
+		// to −√2/3: V = 2/9 + 2/9 = 4/9.
 		{"two clusters across cohorts", []int{7, 9, 7, 9, 7, 9}, 2.0 / 3, 0},
-		// Every unit its own cluster: 6/5·(4/36 + 2/9) = 2/5, the Neyman 2/3
-		// with N_g − 1 = 1 replaced by N_g = 2, times G/(G−1).
-		{"one unit per cluster", []int{0, 1, 2, 3, 4, 5}, math.Sqrt(0.4), 0},
+		// Every unit its own cluster: 2·(4/36 + 2/9) = 2/3, the Neyman variance.
+		{"one unit per cluster", []int{0, 1, 2, 3, 4, 5}, math.Sqrt(2.0 / 3), 0},
 		// Clusters that are the cohorts: each sums to zero.
 		{"clusters are the cohorts", []int{0, 0, 1, 1, 2, 2}, 0, 3},
 	} {
@@ -613,7 +614,8 @@ func TestStaggeredClusteredByHand(t *testing.T) {
 		}
 		c := r.Clustered
 		if !c.OK || c.Clusters != len(slices.Compact(slices.Sorted(slices.Values(tc.cluster)))) || c.Lone != tc.lone ||
-			math.Abs(c.SE-tc.se) > 1e-12 || math.Abs(c.Lo-(r.Estimate-1.959963984540054*c.SE)) > 1e-12 {
+			math.Abs(c.SE-tc.se) > 1e-12 || math.Abs(c.Lo-(r.Estimate-1.959963984540054*c.SE)) > 1e-12 ||
+			math.Abs(c.Hi-(r.Estimate+1.959963984540054*c.SE)) > 1e-12 {
 			t.Errorf("%s: %+v, want SE %v, %d lone", tc.name, c, tc.se, tc.lone)
 		}
 	}
@@ -632,11 +634,23 @@ func TestStaggeredClusteredByHand(t *testing.T) {
 }
 
 // TestStaggeredClusteredStatsmodels: with one treated cohort and one
-// post-period the estimate is a difference in differences, and its
-// cluster-robust SE is that of the OLS coefficient on treatment in statsmodels
-// (testdata/staggered_cluster_reference.py), times √(G/(G−1)).
+// post-period the estimate is a difference in differences, and with whole
+// clusters assigned (k per cohort) its cluster-robust SE is that of the OLS
+// coefficient on treatment in statsmodels times √(k/(k−1)); on a roll-out
+// of three cohorts whose clusters mix cohorts, it is the SE worked from
+// scratch in numpy (testdata/staggered_cluster_reference.py).
 func TestStaggeredClusteredStatsmodels(t *testing.T) {
 	var ref struct {
+		Multi struct {
+			N, T    int
+			Y       []float64
+			Cohort  []int
+			Cluster []int
+			Results map[string]struct {
+				Estimate, SE float64
+				Clusters     int
+			}
+		}
 		Cases []struct {
 			N, T, G    int
 			Y          []float64
@@ -661,6 +675,20 @@ func TestStaggeredClusteredStatsmodels(t *testing.T) {
 		}
 		if cl := r.Clustered; !cl.OK || cl.Clusters != c.Clusters || cl.Lone != 0 || math.Abs(cl.SE/c.SEExpected-1) > 1e-10 {
 			t.Errorf("N=%d: clustered %+v, want SE %v over %d clusters", c.N, cl, c.SEExpected, c.Clusters)
+		}
+	}
+	m := ref.Multi
+	if len(m.Results) != 2 {
+		t.Fatalf("multi: %d results", len(m.Results))
+	}
+	for est, want := range m.Results {
+		r, err := Staggered(Panel{N: m.N, T: m.T, Y: m.Y, Cohort: m.Cohort, Cluster: m.Cluster, Never: -1}, est, 0.95)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := r.Clustered; math.Abs(r.Estimate/want.Estimate-1) > 1e-10 || !cl.OK || cl.Clusters != want.Clusters ||
+			math.Abs(cl.SE/want.SE-1) > 1e-10 {
+			t.Errorf("multi %s: %v, clustered %+v; want %v, SE %v over %d clusters", est, r.Estimate, cl, want.Estimate, want.SE, want.Clusters)
 		}
 	}
 }
