@@ -89,6 +89,13 @@ function ratioRow(label, tag, est, lo, hi, what, officers, id) {
   return [name, value, what, isNum(officers) ? fmtInt(officers) : '—'];
 }
 
+/** byUnit describes an answer's interval with errors clustered by unit, when it has one. */
+function byUnit(x) {
+  return isNum(x.ci_low_unit_clustered)
+    ? `; clustered by unit (${fmtInt(x.unit_clusters)} units): 95% CI ${ci2(x.ci_low_unit_clustered)}–${ci2(x.ci_high_unit_clustered)}`
+    : '';
+}
+
 function renderRatios(r) {
   const el = $('ratios-table');
   const rows = [];
@@ -99,12 +106,12 @@ function renderRatios(r) {
       `Trained ${fmtRate(c.crude.trained.rate)} vs untrained ${fmtRate(c.crude.untrained.rate)} per officer-year (${fmtInt(c.crude.trained.events)} and ${fmtInt(c.crude.untrained.events)} events)`,
       c.selection?.officers, 'crude-rr'));
     rows.push(ratioRow('Adjusted: unit and calendar-month fixed effects', c.adjusted.label || 'effect estimate', c.adjusted.rate_ratio, c.adjusted.ci_low, c.adjusted.ci_high,
-      `Officer-clustered interval; p = ${fmtP(c.adjusted.p_value)}`, c.adjusted.officers, 'adjusted-rr'));
+      `Officer-clustered interval; p = ${fmtP(c.adjusted.p_value)}${byUnit(c.adjusted)}`, c.adjusted.officers, 'adjusted-rr'));
   }
   const p = r.prepost;
   if (p) {
     rows.push(ratioRow('Within officer: before vs after', 'effect estimate', p.rate_ratio, p.ci_low, p.ci_high,
-      `Officer and calendar-month fixed effects; ${fmtInt(p.switching_officers)} officers trained in the window; p = ${fmtP(p.p_value)}`, p.officers, 'prepost-rr'));
+      `Officer and calendar-month fixed effects; ${fmtInt(p.switching_officers)} officers trained in the window; p = ${fmtP(p.p_value)}${byUnit(p)}`, p.officers, 'prepost-rr'));
   }
   const s = r.staggered;
   if (s && isNum(s.relative_change)) {
@@ -204,8 +211,8 @@ function caveats(r, errs) {
       const why = (s.exclusions || []).map((x) => `${fmtInt(x.officers)} ${x.reason}`).join('; ');
       out.push(`${fmtInt(s.excluded_officers)} officers are excluded from the staggered estimate: ${why}.`);
     }
-    out.push("The staggered estimate's Neyman standard error treats each officer's training month as assigned independently; when whole units were trained together it is too small" +
-      (isNum(s.se_unit_clustered) ? ': read the unit-clustered interval beside it.' : ', and the unit-clustered one could not be computed here.'));
+    out.push("The staggered estimate's Neyman standard error treats each officer's training month as assigned independently, and the adjusted and within-officer errors are clustered by officer; when whole units were trained together and share shocks they are too small" +
+      (isNum(s.se_unit_clustered) ? ': read the intervals clustered by unit beside them.' : `, and intervals clustered by unit could not be given here (${s.se_unit_clustered_not_computed}).`));
   }
   const ev = r.event;
   if (ev && ev.event_study) {

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	"deesc/internal/stats"
@@ -64,8 +65,9 @@ type Adjusted struct {
 	Cells               int     `json:"cells"`
 	Parameters          int     `json:"parameters"`
 	Correction          float64 `json:"small_sample_factor"`
-	Method              string  `json:"method"`
-	Dispersion          string  `json:"dispersion_method"`
+	UnitClustered
+	Method     string `json:"method"`
+	Dispersion string `json:"dispersion_method"`
 }
 
 // CohortResult is the cohort comparison: crude rates of trained and
@@ -433,7 +435,7 @@ func (f *cellFit) meat(p *store.TreatmentPanel) clusterMeat {
 			}
 		}
 	}
-	var meat clusterMeat
+	meat := newClusterMeat(p.Units)
 	o, e := &p.Officers, &p.Events
 	k := 0
 	for i := range o.Key {
@@ -471,8 +473,7 @@ func (f *cellFit) meat(p *store.TreatmentPanel) clusterMeat {
 			in = kept[o.Last[i]+1] > kept[o.First[i]]
 		}
 		if in {
-			meat.sum += s * s
-			meat.clusters++
+			meat.add(s, u)
 		}
 	}
 	return meat
@@ -481,10 +482,73 @@ func (f *cellFit) meat(p *store.TreatmentPanel) clusterMeat {
 // clusterMeat is Σ_officers s², s being an officer's sum over the
 // officer-months in a fit of influence weight × residual: the
 // cluster-robust variance of one coefficient before the small-sample
-// factor, over clusters officers.
+// factor, over clusters officers; and the same with the officers' s summed
+// by unit first (officers stay in one unit).
 type clusterMeat struct {
 	sum      float64
 	clusters int64
+	unit     []float64 // by unit key: Σ s over its officers
+	inUnit   []bool
+}
+
+func newClusterMeat(units int) clusterMeat {
+	return clusterMeat{unit: make([]float64, units), inUnit: make([]bool, units)}
+}
+
+// add counts an officer's s, the officer being in unit u.
+func (m *clusterMeat) add(s float64, u int32) {
+	m.sum += s * s
+	m.clusters++
+	m.unit[u] += s
+	m.inUnit[u] = true
+}
+
+// byUnit returns Σ_units (Σ s)² and the number of units with officers.
+func (m clusterMeat) byUnit() (sum float64, units int64) {
+	for u, s := range m.unit {
+		if m.inUnit[u] {
+			sum += s * s
+			units++
+		}
+	}
+	return sum, units
+}
+
+// UnitClustered is a rate ratio's standard error and 95% interval with
+// errors clustered by unit instead of by officer (the same small-sample
+// factor, G/(G−1)·(N−1)/(N−K), over G units): when whole units are trained
+// together and share shocks, errors clustered by officer understate. Nil,
+// with Why, under MinUnitClusters units.
+type UnitClustered struct {
+	SE     *float64 `json:"se_unit_clustered"`
+	CILow  *float64 `json:"ci_low_unit_clustered"`
+	CIHigh *float64 `json:"ci_high_unit_clustered"`
+	Units  int64    `json:"unit_clusters"`
+	Why    string   `json:"se_unit_clustered_not_computed,omitempty"`
+	se     float64  // also under MinUnitClusters units (for tests)
+}
+
+// unitClusteredRatio returns coefficient b's UnitClustered from the meat, for
+// a fit of n officer-months and k parameters.
+func unitClusteredRatio(b float64, m clusterMeat, n, k int64) UnitClustered {
+	sum, g := m.byUnit()
+	u := UnitClustered{Units: g}
+	if g < 2 || n <= k {
+		u.Why = "the officers are all in one unit (or the dataset records no units): errors clustered by unit need two or more"
+		return u
+	}
+	u.se = math.Sqrt(float64(g) / float64(g-1) * float64(n-1) / float64(n-k) * sum)
+	if g < MinUnitClusters {
+		u.Why = fmt.Sprintf("the officers are in %d units: errors clustered by unit need %d or more to be usable", g, MinUnitClusters)
+		return u
+	}
+	se, lo, hi := u.se, math.Exp(b-z95*u.se), math.Exp(b+z95*u.se)
+	if !allFinite(se, lo, hi) {
+		u.Why = "the interval overflows floating point"
+		return u
+	}
+	u.SE, u.CILow, u.CIHigh = &se, &lo, &hi
+	return u
 }
 
 // adjusted completes the fit with the officer-clustered error.
@@ -508,8 +572,11 @@ func (f *cellFit) adjusted(meat clusterMeat) (Adjusted, error) {
 			"effects and offset ln(officer-years), fitted on its sufficient statistics (unit × month × trained cells) with the " +
 			"unit effects concentrated out; standard error clustered by officer with the small-sample factor " +
 			"G/(G−1)·(N−1)/(N−K) over officer-months, as statsmodels' GLM cov_type='cluster'. Units and months without any " +
-			"event carry no information and are left out.",
-		Dispersion: f.nb.method,
+			"event carry no information and are left out. se_unit_clustered and its interval cluster by unit instead, " +
+			"for when whole units are trained together and share shocks (given with " + fmt.Sprint(MinUnitClusters) +
+			" or more units).",
+		Dispersion:    f.nb.method,
+		UnitClustered: unitClusteredRatio(b, meat, n, k),
 	}
 	if !allFinite(a.RateRatio, a.CILow, a.CIHigh, a.PValue, a.SE, a.ModelSE, a.PearsonDF, a.NB2Alpha, a.NB2AlphaSE, a.NB2LR, a.NB2P) || !(se > 0) {
 		return a, notComputable("the adjusted rate ratio overflows floating point")

@@ -221,6 +221,19 @@ func TestCohortsMatchRowLevelFit(t *testing.T) {
 				t.Errorf("N %d K %d G %d corr %v; rows: N %d K %d G %d corr %v", a.OfficerMonths, a.Parameters, a.Officers, a.Correction,
 					ref.N, ref.K, ref.Clusters, ref.Correction)
 			}
+			// Clustered by unit instead: the same fit with unit clusters.
+			rows := rowData(d)
+			noUnit, noMonth := withoutEvents(d.unit, d.y), withoutEvents(d.month, d.y)
+			rows.Cluster, _, _ = dense(d.unit, func(i int) bool { return noUnit[d.unit[i]] || noMonth[d.month[i]] })
+			byUnit, err := stats.FitGLM(rows, stats.Poisson(), stats.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantU, _ := byUnit.Coef("trained")
+			if u := a.UnitClustered; rel(u.se, wantU.Robust.SE) > 1e-6 || u.Units != int64(byUnit.Clusters) || (u.SE != nil) != (u.Units >= MinUnitClusters) {
+				t.Errorf("unit-clustered se %.12g over %d units (shown %v); rows: %.12g over %d", u.se, u.Units, u.SE != nil,
+					wantU.Robust.SE, byUnit.Clusters)
+			}
 			if rel(a.PearsonDF, ref.PearsonDF) > 1e-8 {
 				t.Errorf("Pearson χ²/df %v, rows say %v", a.PearsonDF, ref.PearsonDF)
 			}
@@ -231,7 +244,6 @@ func TestCohortsMatchRowLevelFit(t *testing.T) {
 			// NB2 α at the Poisson means, by golden-section search over the
 			// row-level log-likelihood with lgamma.
 			mu := make([]float64, len(d.y))
-			noUnit, noMonth := withoutEvents(d.unit, d.y), withoutEvents(d.month, d.y)
 			fitted := rowMeans(t, d, ref, noUnit, noMonth)
 			copy(mu, fitted)
 			ll := func(alpha float64) float64 {

@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 
@@ -38,7 +39,8 @@ type PrepostResult struct {
 	Patterns                   int     `json:"patterns"`
 	Parameters                 int64   `json:"parameters"`
 	Correction                 float64 `json:"small_sample_factor"`
-	Method                     string  `json:"method"`
+	UnitClustered
+	Method string `json:"method"`
 }
 
 // Prepost runs the within-officer analysis of r: Poisson regression of
@@ -83,7 +85,10 @@ func Prepost(ctx context.Context, st *store.Store, r Request) (*PrepostResult, e
 			"clustered by officer with the small-sample factor G/(G−1)·(N−1)/(N−K), K counting the officer effects, as " +
 			"statsmodels' GLM with officer dummies and cov_type='cluster'. Officers without events and months without " +
 			"events carry no information and are left out; officers sharing first month, last month and first trained " +
-			"month are fitted together, which leaves the likelihood unchanged.",
+			"month are fitted together, which leaves the likelihood unchanged. se_unit_clustered and its interval cluster " +
+			"by unit instead, for when whole units are trained together and share shocks (given with " +
+			fmt.Sprint(MinUnitClusters) + " or more units).",
+		UnitClustered: unitClusteredRatio(b, meat, n, k),
 	}
 	if !allFinite(res.RateRatio, res.CILow, res.CIHigh, res.PValue, res.SE, res.ModelSE) || !(se > 0) {
 		return nil, notComputable("the within-officer rate ratio overflows floating point")
@@ -278,7 +283,7 @@ func fitPatterns(p *store.TreatmentPanel) (*patternFit, error) {
 // meat returns the officer-clustered meat of the trained coefficient over
 // the officers with events.
 func (f *patternFit) meat(p *store.TreatmentPanel) clusterMeat {
-	var meat clusterMeat
+	meat := newClusterMeat(p.Units)
 	o, e := &p.Officers, &p.Events
 	k := 0
 	for i := range o.Key {
@@ -294,8 +299,7 @@ func (f *patternFit) meat(p *store.TreatmentPanel) clusterMeat {
 		}
 		if j := f.pattern[i]; j >= 0 {
 			s -= total * f.a[j]
-			meat.sum += s * s
-			meat.clusters++
+			meat.add(s, o.Unit[i])
 		}
 	}
 	return meat

@@ -45,14 +45,18 @@ func dropActivityRows(t testing.TB, n int) func(dir string) {
 // stats.FitPoissonAbsorbed: officers absorbed, month dummies, officer
 // clusters; months without events are left out as the fast path leaves
 // them out.
-func rowLevelPrepost(t testing.TB, d officerMonths) *stats.Result {
+func rowLevelPrepost(t testing.TB, d officerMonths, byUnit bool) *stats.Result {
 	t.Helper()
 	noMonth := withoutEvents(d.month, d.y)
 	drop := func(i int) bool { return noMonth[d.month[i]] }
 	months, nm, kept := dense(d.month, drop)
 	officers, no, _ := dense(d.officer, drop)
+	cluster := officers
+	if byUnit {
+		cluster, _, _ = dense(d.unit, drop)
+	}
 	res, err := stats.FitPoissonAbsorbed(stats.Data{Y: pick(d.y, kept), X: []stats.Column{{Name: "trained", Values: pick(d.trained, kept)}},
-		Factors: []stats.Factor{{Name: "month", Codes: months, Levels: nm}}, Cluster: officers},
+		Factors: []stats.Factor{{Name: "month", Codes: months, Levels: nm}}, Cluster: cluster},
 		stats.Factor{Name: "officer", Codes: officers, Levels: no}, stats.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +81,8 @@ func TestPrepostMatchesRowLevelFit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref := rowLevelPrepost(t, readOfficerMonths(t, st, r))
+				d := readOfficerMonths(t, st, r)
+				ref := rowLevelPrepost(t, d, false)
 				want, _ := ref.Coef("trained")
 				if rel(res.Coefficient, want.Estimate) > 1e-8 || rel(res.SE, want.Robust.SE) > 1e-6 || rel(res.ModelSE, want.Model.SE) > 1e-6 {
 					t.Errorf("%s: patterns: coef %.12g se %.12g (model %.12g); rows: coef %.12g se %.12g (model %.12g)", outcome,
@@ -87,6 +92,12 @@ func TestPrepostMatchesRowLevelFit(t *testing.T) {
 					res.OfficersWithoutEvents != int64(ref.Absorbed.DroppedGroups) || rel(res.Correction, ref.Correction) > 1e-12 {
 					t.Errorf("%s: N %d K %d G %d silent %d; rows: N %d K %d G %d silent %d", outcome, res.OfficerMonths, res.Parameters,
 						res.Officers, res.OfficersWithoutEvents, ref.N, ref.K, ref.Clusters, ref.Absorbed.DroppedGroups)
+				}
+				// Clustered by unit instead.
+				byUnit := rowLevelPrepost(t, d, true)
+				wantU, _ := byUnit.Coef("trained")
+				if u := res.UnitClustered; rel(u.se, wantU.Robust.SE) > 1e-6 || u.Units != int64(byUnit.Clusters) || (u.SE != nil) != (u.Units >= MinUnitClusters) {
+					t.Errorf("%s: unit-clustered se %.12g over %d units; rows: %.12g over %d", outcome, u.se, u.Units, wantU.Robust.SE, byUnit.Clusters)
 				}
 				t.Logf("%s: RR %.4f [%.4f, %.4f], %d officers in %d patterns (rel. diff. from rows: coef %.1e, se %.1e)", outcome,
 					res.RateRatio, res.CILow, res.CIHigh, res.Officers, res.Patterns, rel(res.Coefficient, want.Estimate), rel(res.SE, want.Robust.SE))

@@ -111,3 +111,33 @@ func TestUnitClustered(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitClusteredRatio: a rate ratio's unit-clustered error is the units'
+// summed s, squared and added, times G/(G−1)·(N−1)/(N−K); its interval is
+// given with MinUnitClusters units or more.
+func TestUnitClusteredRatio(t *testing.T) {
+	m := newClusterMeat(MinUnitClusters + 2)
+	for u := range MinUnitClusters {
+		m.add(1, int32(u)) // two officers in each unit: s = 1 and −0.5
+		m.add(-0.5, int32(u))
+	}
+	const n, k, b = 1000, 10, -0.2
+	g := float64(MinUnitClusters)
+	want := math.Sqrt(g / (g - 1) * (n - 1) / (n - k) * g * 0.25)
+	u := unitClusteredRatio(b, m, n, k)
+	if u.Units != MinUnitClusters || u.SE == nil || rel(*u.SE, want) > 1e-15 || u.Why != "" ||
+		rel(*u.CILow, math.Exp(b-z95*want)) > 1e-15 || rel(*u.CIHigh, math.Exp(b+z95*want)) > 1e-15 {
+		t.Errorf("%+v, want SE %v", u, want)
+	}
+	few := newClusterMeat(3)
+	few.add(1, 0)
+	few.add(1, 2)
+	if u := unitClusteredRatio(b, few, n, k); u.SE != nil || u.Units != 2 || !strings.Contains(u.Why, "2 units") || rel(u.se, math.Sqrt(2*(n-1.0)/(n-k)*2)) > 1e-15 {
+		t.Errorf("two units: %+v", u)
+	}
+	one := newClusterMeat(1)
+	one.add(1, 0)
+	if u := unitClusteredRatio(b, one, n, k); u.SE != nil || !strings.Contains(u.Why, "one unit") {
+		t.Errorf("one unit: %+v", u)
+	}
+}
